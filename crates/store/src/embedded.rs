@@ -1,0 +1,778 @@
+//! The embedded backend: byte streams as directories of segment files, zero setup.
+//!
+//! Layout of one byte stream `<root>/<scope>/<stream>/`:
+//! - `<20-digit start offset>.seg`: consecutive segment files; concatenated they are the stream's bytes from the
+//!   head on. New segments start when the current one would pass the segment size, so truncation frees disk by
+//!   deleting whole old segments.
+//! - `head`: the truncation point as decimal text, replaced atomically by rename (absent = 0).
+//! - `sealed`: present once the stream is sealed.
+//! - `writer.lock`: an open-file-description lock held by the one writer; other processes test it without
+//!   taking it, which is how the library shows "recording now".
+//!
+//! Tail waits use inotify on the stream directory plus the caller's [`Interrupt`] eventfd, so a waiting reader
+//! wakes on the writer's `write()` with no polling.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::fd::{AsFd, AsRawFd};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use nix::fcntl::{fcntl, FcntlArg};
+use nix::libc;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
+
+use crate::backend::{
+    Backend, ByteReader, ByteWriter, Interrupt, Result, StoreError, StreamInfo, WaitOutcome,
+};
+use crate::name::StreamName;
+
+/// Default segment size: large enough for few files, small enough that retention frees disk steadily.
+pub const DEFAULT_SEGMENT_SIZE: u64 = 64 * 1024 * 1024;
+
+const HEAD_FILE: &str = "head";
+const SEALED_FILE: &str = "sealed";
+const LOCK_FILE: &str = "writer.lock";
+const SEGMENT_EXT: &str = "seg";
+
+/// A directory of byte streams.
+#[derive(Debug, Clone)]
+pub struct EmbeddedStore {
+    root: PathBuf,
+    segment_size: u64,
+}
+
+impl EmbeddedStore {
+    /// Opens the store rooted at `root`. The directory is created by the first stream created in it; reading
+    /// a store that does not exist is an error.
+    pub fn open(root: impl AsRef<Path>) -> Result<Self> {
+        let root = root.as_ref().to_path_buf();
+        if root.exists() && !root.is_dir() {
+            return Err(StoreError::Uri {
+                uri: root.display().to_string(),
+                reason: "not a directory".into(),
+            });
+        }
+        Ok(EmbeddedStore {
+            root,
+            segment_size: DEFAULT_SEGMENT_SIZE,
+        })
+    }
+
+    /// Changes the segment size for writers opened from now on (tests use small segments).
+    pub fn with_segment_size(mut self, bytes: u64) -> Self {
+        self.segment_size = bytes.max(1);
+        self
+    }
+
+    /// The root directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn dir(&self, name: &StreamName) -> PathBuf {
+        self.root.join(name.scope()).join(name.stream())
+    }
+
+    fn existing_dir(&self, name: &StreamName) -> Result<PathBuf> {
+        let dir = self.dir(name);
+        if dir.is_dir() {
+            Ok(dir)
+        } else {
+            Err(StoreError::NotFound(name.clone()))
+        }
+    }
+
+    fn check_root(&self) -> Result<()> {
+        if self.root.is_dir() {
+            Ok(())
+        } else {
+            Err(StoreError::io(
+                format!("store directory {} does not exist", self.root.display()),
+                io::Error::from(io::ErrorKind::NotFound),
+            ))
+        }
+    }
+}
+
+fn io_err(what: &str, path: &Path) -> impl FnOnce(io::Error) -> StoreError {
+    let context = format!("cannot {what} {}", path.display());
+    move |e| StoreError::io(context, e)
+}
+
+fn segment_path(dir: &Path, start: u64) -> PathBuf {
+    dir.join(format!("{start:020}.{SEGMENT_EXT}"))
+}
+
+/// Start offsets of the segment files, ascending.
+fn list_segments(dir: &Path) -> Result<Vec<u64>> {
+    let mut starts = Vec::new();
+    for entry in fs::read_dir(dir).map_err(io_err("list", dir))? {
+        let entry = entry.map_err(io_err("list", dir))?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if let Some(start) = name
+            .strip_suffix(".seg")
+            .filter(|s| s.len() == 20)
+            .and_then(|s| s.parse::<u64>().ok())
+        {
+            starts.push(start);
+        }
+    }
+    starts.sort_unstable();
+    Ok(starts)
+}
+
+fn read_head(dir: &Path) -> Result<u64> {
+    let path = dir.join(HEAD_FILE);
+    match fs::read_to_string(&path) {
+        Ok(text) => text.trim().parse().map_err(|_| {
+            StoreError::io(
+                format!("corrupt head marker {}", path.display()),
+                io::Error::from(io::ErrorKind::InvalidData),
+            )
+        }),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(0),
+        Err(e) => Err(io_err("read", &path)(e)),
+    }
+}
+
+/// Tail from the last segment's start and size; the head when there are no segments.
+fn compute_tail(dir: &Path, segments: &[u64], head: u64) -> Result<u64> {
+    match segments.last() {
+        Some(&start) => {
+            let path = segment_path(dir, start);
+            let len = fs::metadata(&path).map_err(io_err("stat", &path))?.len();
+            Ok(start + len)
+        }
+        None => Ok(head),
+    }
+}
+
+fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io_err("sync", dir))
+}
+
+fn ofd_lock(kind: libc::c_short) -> libc::flock {
+    // SAFETY: flock is a plain C struct; all-zero is a valid value before the fields are set.
+    let mut lock: libc::flock = unsafe { std::mem::zeroed() };
+    lock.l_type = kind;
+    lock.l_whence = libc::SEEK_SET as libc::c_short;
+    lock
+}
+
+/// True when a writer holds the stream's lock, tested without taking it.
+fn writer_active(dir: &Path) -> Option<bool> {
+    let file = File::open(dir.join(LOCK_FILE)).ok()?;
+    let mut probe = ofd_lock(libc::F_WRLCK as libc::c_short);
+    fcntl(file.as_raw_fd(), FcntlArg::F_OFD_GETLK(&mut probe)).ok()?;
+    Some(probe.l_type != libc::F_UNLCK as libc::c_short)
+}
+
+impl Backend for EmbeddedStore {
+    fn uri(&self) -> String {
+        format!("file://{}", self.root.display())
+    }
+
+    fn create(&self, name: &StreamName) -> Result<()> {
+        let dir = self.dir(name);
+        fs::create_dir_all(&dir).map_err(io_err("create", &dir))
+    }
+
+    fn exists(&self, name: &StreamName) -> Result<bool> {
+        Ok(self.dir(name).is_dir())
+    }
+
+    fn list(&self) -> Result<Vec<StreamName>> {
+        self.check_root()?;
+        let mut names = Vec::new();
+        for scope in fs::read_dir(&self.root).map_err(io_err("list", &self.root))? {
+            let scope = scope.map_err(io_err("list", &self.root))?;
+            if !scope.path().is_dir() {
+                continue;
+            }
+            let scope_name = scope.file_name();
+            let Some(scope_name) = scope_name.to_str() else { continue };
+            for stream in fs::read_dir(scope.path()).map_err(io_err("list", &scope.path()))? {
+                let stream = stream.map_err(io_err("list", &scope.path()))?;
+                if !stream.path().is_dir() {
+                    continue;
+                }
+                let Some(stream_name) = stream.file_name().to_str().map(str::to_owned) else {
+                    continue;
+                };
+                // Foreign directories with names we would never create are skipped, not fatal.
+                if let Ok(name) = StreamName::new(scope_name, &stream_name) {
+                    names.push(name);
+                }
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+
+    fn delete(&self, name: &StreamName) -> Result<()> {
+        let dir = self.existing_dir(name)?;
+        fs::remove_dir_all(&dir).map_err(io_err("delete", &dir))
+    }
+
+    fn info(&self, name: &StreamName) -> Result<StreamInfo> {
+        let dir = self.existing_dir(name)?;
+        let head = read_head(&dir)?;
+        let segments = list_segments(&dir)?;
+        let tail = compute_tail(&dir, &segments, head)?.max(head);
+        Ok(StreamInfo {
+            head,
+            tail,
+            sealed: dir.join(SEALED_FILE).exists(),
+            writer_active: Some(writer_active(&dir).unwrap_or(false)),
+        })
+    }
+
+    fn truncate_before(&self, name: &StreamName, offset: u64) -> Result<()> {
+        let dir = self.existing_dir(name)?;
+        let info = self.info(name)?;
+        if offset > info.tail {
+            return Err(StoreError::PastTail {
+                stream: name.clone(),
+                offset,
+                tail: info.tail,
+            });
+        }
+        if offset <= info.head {
+            return Ok(());
+        }
+        // The marker first: from this moment readers see the new head even before files go.
+        let tmp = dir.join(format!("{HEAD_FILE}.tmp.{}", std::process::id()));
+        let mut f = File::create(&tmp).map_err(io_err("create", &tmp))?;
+        f.write_all(offset.to_string().as_bytes())
+            .and_then(|_| f.sync_all())
+            .map_err(io_err("write", &tmp))?;
+        fs::rename(&tmp, dir.join(HEAD_FILE)).map_err(io_err("replace head marker in", &dir))?;
+        sync_dir(&dir)?;
+        // Then whole segments that lie before the head. The last segment always stays: a writer may be
+        // appending to it.
+        let segments = list_segments(&dir)?;
+        for pair in segments.windows(2) {
+            if pair[1] <= offset {
+                let path = segment_path(&dir, pair[0]);
+                match fs::remove_file(&path) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(io_err("delete", &path)(e)),
+                }
+            }
+        }
+        tracing::debug!(stream = %name, offset, "truncated");
+        Ok(())
+    }
+
+    fn writer(&self, name: &StreamName) -> Result<Box<dyn ByteWriter>> {
+        let dir = self.existing_dir(name)?;
+        let lock_path = dir.join(LOCK_FILE);
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io_err("open", &lock_path))?;
+        let mut want = ofd_lock(libc::F_WRLCK as libc::c_short);
+        match fcntl(lock.as_raw_fd(), FcntlArg::F_OFD_SETLK(&mut want)) {
+            Ok(_) => {}
+            Err(nix::errno::Errno::EAGAIN | nix::errno::Errno::EACCES) => {
+                return Err(StoreError::WriterBusy(name.clone()))
+            }
+            Err(e) => return Err(io_err("lock", &lock_path)(e.into())),
+        }
+        if dir.join(SEALED_FILE).exists() {
+            return Err(StoreError::Sealed(name.clone()));
+        }
+        let head = read_head(&dir)?;
+        let segments = list_segments(&dir)?;
+        let tail = compute_tail(&dir, &segments, head)?.max(head);
+        let current = match segments.last() {
+            Some(&start) => {
+                let path = segment_path(&dir, start);
+                let file = OpenOptions::new()
+                    .append(true)
+                    .open(&path)
+                    .map_err(io_err("open", &path))?;
+                Some(Segment {
+                    start,
+                    len: tail - start,
+                    file,
+                })
+            }
+            None => None,
+        };
+        Ok(Box::new(EmbeddedWriter {
+            name: name.clone(),
+            dir,
+            _lock: lock,
+            current,
+            tail,
+            segment_size: self.segment_size,
+        }))
+    }
+
+    fn reader(&self, name: &StreamName) -> Result<Box<dyn ByteReader>> {
+        let dir = self.existing_dir(name)?;
+        Ok(Box::new(EmbeddedReader {
+            name: name.clone(),
+            dir,
+            segments: Vec::new(),
+            open: None,
+            inotify: None,
+        }))
+    }
+}
+
+struct Segment {
+    start: u64,
+    len: u64,
+    file: File,
+}
+
+struct EmbeddedWriter {
+    name: StreamName,
+    dir: PathBuf,
+    /// Holds the OFD lock for as long as the writer lives.
+    _lock: File,
+    current: Option<Segment>,
+    tail: u64,
+    segment_size: u64,
+}
+
+impl EmbeddedWriter {
+    fn roll(&mut self) -> Result<()> {
+        if let Some(old) = self.current.take() {
+            // The finished segment becomes durable before a new one appears after it.
+            old.file
+                .sync_data()
+                .map_err(io_err("sync", &segment_path(&self.dir, old.start)))?;
+        }
+        let path = segment_path(&self.dir, self.tail);
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(io_err("create", &path))?;
+        sync_dir(&self.dir)?;
+        self.current = Some(Segment {
+            start: self.tail,
+            len: 0,
+            file,
+        });
+        Ok(())
+    }
+}
+
+impl ByteWriter for EmbeddedWriter {
+    fn append(&mut self, bytes: &[u8]) -> Result<u64> {
+        let needs_roll = match &self.current {
+            None => true,
+            Some(seg) => seg.len > 0 && seg.len + bytes.len() as u64 > self.segment_size,
+        };
+        let offset = self.tail;
+        if needs_roll {
+            self.roll()?;
+        }
+        let Some(segment) = self.current.as_mut() else {
+            return Err(StoreError::Backend("no current segment".into()));
+        };
+        if let Err(e) = segment.file.write_all(bytes) {
+            // Take back a partial write so the stream never holds a torn append.
+            let _ = segment.file.set_len(segment.len);
+            return Err(io_err("append to", &segment_path(&self.dir, segment.start))(e));
+        }
+        segment.len += bytes.len() as u64;
+        self.tail += bytes.len() as u64;
+        Ok(offset)
+    }
+
+    fn tail(&self) -> u64 {
+        self.tail
+    }
+
+    fn sync(&mut self) -> Result<()> {
+        if let Some(seg) = &self.current {
+            seg.file
+                .sync_data()
+                .map_err(io_err("sync", &segment_path(&self.dir, seg.start)))?;
+        }
+        Ok(())
+    }
+
+    fn truncate_tail(&mut self, new_tail: u64) -> Result<()> {
+        if new_tail >= self.tail {
+            return Ok(());
+        }
+        let segments = list_segments(&self.dir)?;
+        for &start in segments.iter().rev() {
+            let path = segment_path(&self.dir, start);
+            if start > new_tail {
+                fs::remove_file(&path).map_err(io_err("delete", &path))?;
+                continue;
+            }
+            let file = OpenOptions::new()
+                .append(true)
+                .open(&path)
+                .map_err(io_err("open", &path))?;
+            file.set_len(new_tail - start)
+                .and_then(|_| file.sync_all())
+                .map_err(io_err("truncate", &path))?;
+            self.current = Some(Segment {
+                start,
+                len: new_tail - start,
+                file,
+            });
+            break;
+        }
+        tracing::warn!(stream = %self.name, from = self.tail, to = new_tail, "dropped torn tail");
+        self.tail = new_tail;
+        sync_dir(&self.dir)
+    }
+
+    fn seal(&mut self) -> Result<()> {
+        self.sync()?;
+        let path = self.dir.join(SEALED_FILE);
+        File::create(&path).map_err(io_err("create", &path))?;
+        sync_dir(&self.dir)
+    }
+}
+
+struct EmbeddedReader {
+    name: StreamName,
+    dir: PathBuf,
+    /// Segment starts as last listed.
+    segments: Vec<u64>,
+    /// The most recently read segment, kept open.
+    open: Option<(u64, File)>,
+    inotify: Option<Inotify>,
+}
+
+impl EmbeddedReader {
+    fn refresh(&mut self) -> Result<()> {
+        if !self.dir.is_dir() {
+            return Err(StoreError::NotFound(self.name.clone()));
+        }
+        self.segments = list_segments(&self.dir)?;
+        Ok(())
+    }
+
+    fn segment_for(&self, offset: u64) -> Option<(usize, u64)> {
+        let idx = self.segments.partition_point(|&s| s <= offset);
+        idx.checked_sub(1).map(|i| (i, self.segments[i]))
+    }
+
+    fn file_for(&mut self, start: u64) -> io::Result<&File> {
+        if self.open.as_ref().map(|(s, _)| *s) != Some(start) {
+            let file = File::open(segment_path(&self.dir, start))?;
+            self.open = Some((start, file));
+        }
+        match &self.open {
+            Some((_, f)) => Ok(f),
+            None => Err(io::Error::from(io::ErrorKind::NotFound)),
+        }
+    }
+
+    fn try_read(&mut self, offset: u64, buf: &mut [u8]) -> Result<Option<usize>> {
+        let Some((idx, start)) = self.segment_for(offset) else {
+            return Ok(None);
+        };
+        let is_last = idx + 1 == self.segments.len();
+        let limit = if is_last {
+            buf.len()
+        } else {
+            // Never read past the segment end into bytes that belong to the next file's range.
+            buf.len().min((self.segments[idx + 1] - offset) as usize)
+        };
+        let file = match self.file_for(start) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io_err("open", &segment_path(&self.dir, start))(e)),
+        };
+        let n = file
+            .read_at(&mut buf[..limit], offset - start)
+            .map_err(io_err("read", &segment_path(&self.dir, start)))?;
+        if n == 0 && is_last {
+            return Ok(None);
+        }
+        Ok(Some(n))
+    }
+}
+
+impl ByteReader for EmbeddedReader {
+    fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let head = read_head(&self.dir).or_else(|e| {
+            if self.dir.is_dir() {
+                Err(e)
+            } else {
+                Err(StoreError::NotFound(self.name.clone()))
+            }
+        })?;
+        if offset < head {
+            return Err(StoreError::Truncated {
+                stream: self.name.clone(),
+                offset,
+                head,
+            });
+        }
+        if let Some(n) = self.try_read(offset, buf)? {
+            return Ok(n);
+        }
+        // The listing may be stale: a new segment, or segments deleted by truncation.
+        self.refresh()?;
+        if let Some(n) = self.try_read(offset, buf)? {
+            return Ok(n);
+        }
+        let head = read_head(&self.dir)?;
+        if offset < head {
+            return Err(StoreError::Truncated {
+                stream: self.name.clone(),
+                offset,
+                head,
+            });
+        }
+        Ok(0)
+    }
+
+    fn info(&mut self) -> Result<StreamInfo> {
+        self.refresh()?;
+        let head = read_head(&self.dir)?;
+        let tail = compute_tail(&self.dir, &self.segments, head)
+            .or_else(|_| {
+                // The last segment vanished between listing and stat (truncation raced us): list again.
+                self.segments = list_segments(&self.dir)?;
+                compute_tail(&self.dir, &self.segments, head)
+            })?
+            .max(head);
+        Ok(StreamInfo {
+            head,
+            tail,
+            sealed: self.dir.join(SEALED_FILE).exists(),
+            writer_active: Some(writer_active(&self.dir).unwrap_or(false)),
+        })
+    }
+
+    fn wait_beyond(&mut self, offset: u64, deadline: Instant, interrupt: &Interrupt) -> Result<WaitOutcome> {
+        if self.inotify.is_none() {
+            let inotify = Inotify::init(InitFlags::IN_NONBLOCK | InitFlags::IN_CLOEXEC)
+                .map_err(|e| StoreError::io("cannot create inotify instance", e.into()))?;
+            inotify
+                .add_watch(
+                    &self.dir,
+                    AddWatchFlags::IN_MODIFY
+                        | AddWatchFlags::IN_CREATE
+                        | AddWatchFlags::IN_MOVED_TO
+                        | AddWatchFlags::IN_DELETE_SELF
+                        | AddWatchFlags::IN_ATTRIB,
+                )
+                .map_err(|e| StoreError::io(format!("cannot watch {}", self.dir.display()), e.into()))?;
+            self.inotify = Some(inotify);
+        }
+        loop {
+            if interrupt.is_set() {
+                return Ok(WaitOutcome::Interrupted);
+            }
+            // Checked after the watch exists, so an append between check and poll still wakes us.
+            let info = self.info()?;
+            if info.tail > offset {
+                return Ok(WaitOutcome::Data);
+            }
+            if info.sealed {
+                return Ok(WaitOutcome::Sealed);
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Ok(WaitOutcome::TimedOut);
+            }
+            let left = deadline - now;
+            let millis = u16::try_from(left.as_millis().saturating_add(1)).unwrap_or(u16::MAX);
+            let Some(inotify) = &self.inotify else {
+                return Err(StoreError::Backend("inotify watch missing".into()));
+            };
+            let mut fds = [
+                PollFd::new(inotify.as_fd(), PollFlags::POLLIN),
+                PollFd::new(interrupt.as_fd(), PollFlags::POLLIN),
+            ];
+            match poll(&mut fds, PollTimeout::from(millis)) {
+                Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+                Err(e) => return Err(StoreError::io("poll failed", e.into())),
+            }
+            // Drain; the events themselves do not matter, only that something changed.
+            while let Ok(events) = inotify.read_events() {
+                if events.is_empty() {
+                    break;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn store() -> (tempfile::TempDir, EmbeddedStore, StreamName) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = EmbeddedStore::open(dir.path()).expect("open").with_segment_size(100);
+        let name = StreamName::parse("s/a").expect("name");
+        store.create(&name).expect("create");
+        (dir, store, name)
+    }
+
+    fn read_all(r: &mut dyn ByteReader, from: u64) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut buf = [0u8; 37];
+        let mut at = from;
+        loop {
+            let n = r.read_at(at, &mut buf).expect("read");
+            if n == 0 {
+                return out;
+            }
+            out.extend_from_slice(&buf[..n]);
+            at += n as u64;
+        }
+    }
+
+    #[test]
+    fn appends_roll_segments_and_read_back() {
+        let (_d, store, name) = store();
+        let mut w = store.writer(&name).expect("writer");
+        let mut expected = Vec::new();
+        for i in 0..30u8 {
+            let chunk = vec![i; 17];
+            assert_eq!(w.append(&chunk).expect("append"), expected.len() as u64);
+            expected.extend_from_slice(&chunk);
+        }
+        assert!(list_segments(&store.dir(&name)).expect("list").len() > 3);
+        let mut r = store.reader(&name).expect("reader");
+        assert_eq!(read_all(r.as_mut(), 0), expected);
+        assert_eq!(read_all(r.as_mut(), 250), expected[250..]);
+        let info = store.info(&name).expect("info");
+        assert_eq!(info.tail, expected.len() as u64);
+        assert_eq!(info.writer_active, Some(true));
+        drop(w);
+        assert_eq!(store.info(&name).expect("info").writer_active, Some(false));
+    }
+
+    #[test]
+    fn second_writer_is_refused_and_lock_released_on_drop() {
+        let (_d, store, name) = store();
+        let w = store.writer(&name).expect("first");
+        match store.writer(&name) {
+            Err(StoreError::WriterBusy(n)) => assert_eq!(n, name),
+            Err(e) => panic!("unexpected error {e}"),
+            Ok(_) => panic!("second writer was accepted"),
+        }
+        drop(w);
+        store.writer(&name).expect("writer after release");
+    }
+
+    #[test]
+    fn truncation_moves_head_and_frees_segments() {
+        let (_d, store, name) = store();
+        let mut w = store.writer(&name).expect("writer");
+        for i in 0..20u8 {
+            w.append(&[i; 30]).expect("append");
+        }
+        let before = list_segments(&store.dir(&name)).expect("list").len();
+        store.truncate_before(&name, 450).expect("truncate");
+        let after = list_segments(&store.dir(&name)).expect("list").len();
+        assert!(after < before);
+        let mut r = store.reader(&name).expect("reader");
+        match r.read_at(10, &mut [0u8; 4]) {
+            Err(StoreError::Truncated { head, .. }) => assert_eq!(head, 450),
+            other => panic!("expected truncation, got {other:?}"),
+        }
+        let rest = read_all(r.as_mut(), 450);
+        assert_eq!(rest.len(), 150);
+        assert_eq!(rest[0], 15);
+        assert!(matches!(
+            store.truncate_before(&name, 10_000),
+            Err(StoreError::PastTail { .. })
+        ));
+        // The writer goes on after truncation.
+        w.append(&[99; 5]).expect("append after truncate");
+        assert_eq!(store.info(&name).expect("info").tail, 605);
+    }
+
+    #[test]
+    fn wait_wakes_on_append_and_on_interrupt() {
+        let (_d, store, name) = store();
+        let mut r = store.reader(&name).expect("reader");
+        let interrupt = Interrupt::new().expect("interrupt");
+        let far = Instant::now() + Duration::from_secs(30);
+        let store2 = store.clone();
+        let name2 = name.clone();
+        let t = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            let mut w = store2.writer(&name2).expect("writer");
+            w.append(b"hello").expect("append");
+        });
+        let start = Instant::now();
+        assert_eq!(r.wait_beyond(0, far, &interrupt).expect("wait"), WaitOutcome::Data);
+        assert!(start.elapsed() < Duration::from_secs(5));
+        t.join().expect("writer thread");
+
+        let i2 = interrupt.clone();
+        let t = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            i2.interrupt();
+        });
+        assert_eq!(
+            r.wait_beyond(5, far, &interrupt).expect("wait"),
+            WaitOutcome::Interrupted
+        );
+        t.join().expect("interrupt thread");
+        interrupt.clear();
+        let soon = Instant::now() + Duration::from_millis(30);
+        assert_eq!(r.wait_beyond(5, soon, &interrupt).expect("wait"), WaitOutcome::TimedOut);
+    }
+
+    #[test]
+    fn sealed_streams_refuse_writers_and_end_waits() {
+        let (_d, store, name) = store();
+        let mut w = store.writer(&name).expect("writer");
+        w.append(b"x").expect("append");
+        w.seal().expect("seal");
+        drop(w);
+        assert!(matches!(store.writer(&name), Err(StoreError::Sealed(_))));
+        let mut r = store.reader(&name).expect("reader");
+        let interrupt = Interrupt::new().expect("interrupt");
+        let far = Instant::now() + Duration::from_secs(30);
+        assert_eq!(r.wait_beyond(1, far, &interrupt).expect("wait"), WaitOutcome::Sealed);
+    }
+
+    #[test]
+    fn missing_streams_and_stores_are_clear_errors() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = EmbeddedStore::open(dir.path().join("nope")).expect("open");
+        let name = StreamName::parse("s/missing").expect("name");
+        assert!(matches!(store.reader(&name), Err(StoreError::NotFound(_))));
+        let err = store.list().expect_err("missing store");
+        assert!(err.to_string().contains("does not exist"), "{err}");
+    }
+
+    #[test]
+    fn truncate_tail_repairs() {
+        let (_d, store, name) = store();
+        let mut w = store.writer(&name).expect("writer");
+        for i in 0..10u8 {
+            w.append(&[i; 30]).expect("append");
+        }
+        w.truncate_tail(125).expect("repair");
+        assert_eq!(w.tail(), 125);
+        assert_eq!(store.info(&name).expect("info").tail, 125);
+        assert_eq!(w.append(b"zz").expect("append"), 125);
+    }
+}

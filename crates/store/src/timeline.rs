@@ -1,0 +1,258 @@
+//! What a timeline shows, computed from index records alone: recorded ranges, gaps, the truncated head and
+//! bytes per time bucket (the bitrate strip).
+//!
+//! Reading only the index keeps this cheap for days of footage: one 20-byte record per key frame.
+
+use std::time::Duration;
+
+use crate::format::IndexRecord;
+use crate::timestamp::Timestamp;
+
+/// One continuous stretch of recording.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordedRange {
+    /// Time of the first record.
+    pub start: Timestamp,
+    /// Time of the last record (the end record when the recording stopped cleanly).
+    pub end: Timestamp,
+    /// Number of the first record.
+    pub first_record: u64,
+    /// One past the number of the last record.
+    pub end_record: u64,
+    /// Data offset of the first record.
+    pub start_offset: u64,
+    /// Data offset of the last record.
+    pub end_offset: u64,
+    /// True when the range closes with an end record (the writer stopped cleanly); false while it may still
+    /// grow or after a crash.
+    pub closed: bool,
+}
+
+impl RecordedRange {
+    /// Length of the range.
+    pub fn duration(&self) -> Duration {
+        self.end.duration_since(self.start)
+    }
+}
+
+/// The index summarised for display.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Timeline {
+    /// Recorded ranges in time order; the spaces between them are gaps.
+    pub ranges: Vec<RecordedRange>,
+    /// When records before the first stored one were deleted by truncation: the time data now starts.
+    pub truncated_before: Option<Timestamp>,
+}
+
+impl Timeline {
+    /// Builds the summary. `first` is the number of `records[0]` (non-zero after truncation). A new range
+    /// starts at a discontinuity record or where consecutive records are more than `gap` apart.
+    pub fn from_records(first: u64, records: &[IndexRecord], gap: Duration) -> Self {
+        let mut ranges: Vec<RecordedRange> = Vec::new();
+        let gap_ns = gap.as_nanos().min(u128::from(u64::MAX)) as u64;
+        for (i, rec) in records.iter().enumerate() {
+            let n = first + i as u64;
+            let split = match ranges.last() {
+                None => true,
+                Some(last) => {
+                    rec.flags.discontinuity() || rec.timestamp.nanos().saturating_sub(last.end.nanos()) > gap_ns
+                }
+            };
+            if split {
+                ranges.push(RecordedRange {
+                    start: rec.timestamp,
+                    end: rec.timestamp,
+                    first_record: n,
+                    end_record: n + 1,
+                    start_offset: rec.offset,
+                    end_offset: rec.offset,
+                    closed: false,
+                });
+            } else if let Some(last) = ranges.last_mut() {
+                last.end = last.end.max(rec.timestamp);
+                last.end_record = n + 1;
+                last.end_offset = rec.offset;
+            }
+        }
+        // A range whose last record is not a key frame and is followed by a new range (or nothing) ends with
+        // an end record; a crashed writer leaves a key frame or forced record without a successor instead.
+        for range in &mut ranges {
+            let last = &records[(range.end_record - 1 - first) as usize];
+            range.closed = range.end_record > range.first_record + 1 && !last.flags.random_access();
+        }
+        Timeline {
+            ranges,
+            truncated_before: if first > 0 {
+                records.first().map(|r| r.timestamp)
+            } else {
+                None
+            },
+        }
+    }
+
+    /// The range that contains `t`, if any.
+    pub fn range_at(&self, t: Timestamp) -> Option<&RecordedRange> {
+        let idx = self.ranges.partition_point(|r| r.start <= t);
+        idx.checked_sub(1)
+            .map(|i| &self.ranges[i])
+            .filter(|r| t <= r.end)
+    }
+
+    /// The gaps between ranges as `(end of one range, start of the next)`.
+    pub fn gaps(&self) -> Vec<(Timestamp, Timestamp)> {
+        self.ranges.windows(2).map(|w| (w[0].end, w[1].start)).collect()
+    }
+
+    /// The first range starting after `t`.
+    pub fn next_range(&self, t: Timestamp) -> Option<&RecordedRange> {
+        self.ranges.iter().find(|r| r.start > t)
+    }
+
+    /// The last range ending before `t`, or the one containing `t` if `t` is past its start.
+    pub fn previous_range(&self, t: Timestamp) -> Option<&RecordedRange> {
+        self.ranges.iter().rev().find(|r| r.start < t)
+    }
+}
+
+/// Bytes recorded per time bucket over `[from, to)` split into `buckets` equal buckets, from index offsets:
+/// the bytes between two consecutive records are spread evenly over the time between them. Bytes between
+/// records of different ranges (across a gap or discontinuity) count at the earlier record's time.
+pub fn bitrate_buckets(
+    records: &[IndexRecord],
+    from: Timestamp,
+    to: Timestamp,
+    buckets: usize,
+    gap: Duration,
+) -> Vec<u64> {
+    let mut out = vec![0u64; buckets];
+    if buckets == 0 || to <= from {
+        return out;
+    }
+    let (lo, hi) = (from.nanos() as f64, to.nanos() as f64);
+    let width = (hi - lo) / buckets as f64;
+    let gap_ns = gap.as_nanos() as f64;
+    let mut add = |t0: f64, t1: f64, bytes: f64| {
+        if t1 <= t0 {
+            if t0 >= lo && t0 < hi {
+                let b = (((t0 - lo) / width) as usize).min(buckets - 1);
+                out[b] += bytes as u64;
+            }
+            return;
+        }
+        let (s, e) = (t0.max(lo), t1.min(hi));
+        if e <= s {
+            return;
+        }
+        let rate = bytes / (t1 - t0);
+        let mut b = (((s - lo) / width) as usize).min(buckets - 1);
+        let mut at = s;
+        while at < e && b < buckets {
+            let bucket_end = (lo + (b + 1) as f64 * width).min(e);
+            out[b] += ((bucket_end - at) * rate).round() as u64;
+            at = bucket_end;
+            b += 1;
+        }
+    };
+    for pair in records.windows(2) {
+        let (a, b) = (pair[0], pair[1]);
+        let bytes = b.offset.saturating_sub(a.offset) as f64;
+        let (t0, t1) = (a.timestamp.nanos() as f64, b.timestamp.nanos() as f64);
+        if b.flags.discontinuity() || t1 - t0 > gap_ns {
+            add(t0, t0, bytes);
+        } else {
+            add(t0, t1, bytes);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::Flags;
+
+    const S: u64 = 1_000_000_000;
+
+    fn rec(secs: u64, flags: Flags, offset: u64) -> IndexRecord {
+        IndexRecord {
+            flags,
+            timestamp: Timestamp::from_nanos(1_000 * S + secs * S),
+            offset,
+        }
+    }
+    fn key() -> Flags {
+        Flags::new(false, true, false)
+    }
+    fn first_key() -> Flags {
+        Flags::new(false, true, true)
+    }
+    fn end() -> Flags {
+        Flags(0)
+    }
+
+    fn sample() -> Vec<IndexRecord> {
+        vec![
+            rec(0, first_key(), 0),
+            rec(1, key(), 100),
+            rec(2, key(), 200),
+            rec(3, end(), 300),
+            // Second recording after a pause.
+            rec(60, first_key(), 300),
+            rec(61, key(), 500),
+            // A jump in time without a discontinuity flag (camera clock step).
+            rec(200, key(), 700),
+            rec(201, key(), 800),
+        ]
+    }
+
+    #[test]
+    fn ranges_split_at_discontinuities_and_jumps() {
+        let tl = Timeline::from_records(0, &sample(), Duration::from_secs(10));
+        assert_eq!(tl.ranges.len(), 3);
+        assert_eq!(tl.ranges[0].duration(), Duration::from_secs(3));
+        assert!(tl.ranges[0].closed);
+        assert!(!tl.ranges[1].closed);
+        assert!(!tl.ranges[2].closed);
+        assert_eq!((tl.ranges[1].first_record, tl.ranges[1].end_record), (4, 6));
+        assert_eq!(tl.gaps().len(), 2);
+        assert_eq!(tl.truncated_before, None);
+        let t = Timestamp::from_nanos(1_000 * S + 61 * S);
+        assert_eq!(tl.range_at(t).map(|r| r.first_record), Some(4));
+        assert_eq!(tl.range_at(Timestamp::from_nanos(1_000 * S + 30 * S)), None);
+        assert_eq!(tl.next_range(t).map(|r| r.first_record), Some(6));
+        assert_eq!(tl.previous_range(t).map(|r| r.first_record), Some(4));
+    }
+
+    #[test]
+    fn truncated_head_is_reported() {
+        let recs = sample();
+        let tl = Timeline::from_records(2, &recs[2..], Duration::from_secs(10));
+        assert_eq!(tl.truncated_before, Some(recs[2].timestamp));
+        assert_eq!(tl.ranges[0].first_record, 2);
+    }
+
+    #[test]
+    fn bitrate_sums_to_bytes_in_window() {
+        let recs = sample();
+        let from = Timestamp::from_nanos(1_000 * S);
+        let to = Timestamp::from_nanos(1_000 * S + 300 * S);
+        let b = bitrate_buckets(&recs, from, to, 300, Duration::from_secs(10));
+        assert_eq!(b.iter().sum::<u64>(), 800);
+        assert_eq!(b[0], 100);
+        assert_eq!(b[2], 100);
+        // The pause between recordings has no bytes spread over it.
+        assert!(b[10..59].iter().all(|&x| x == 0));
+        // Coarse buckets still add up.
+        let b = bitrate_buckets(&recs, from, to, 7, Duration::from_secs(10));
+        assert_eq!(b.iter().sum::<u64>(), 800);
+        // A window covering part of the data counts only that part.
+        let half = bitrate_buckets(
+            &recs,
+            from,
+            Timestamp::from_nanos(1_000 * S + S / 2),
+            1,
+            Duration::from_secs(10),
+        );
+        assert_eq!(half, vec![50]);
+    }
+}
