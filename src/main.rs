@@ -1,1 +1,82 @@
-fn main() {}
+//! Hindsight: record, watch live and scrub camera footage kept in append-only byte streams.
+//!
+//! `hindsight` opens the app; `hindsight SUBCOMMAND` works headless (see `--help`).
+
+mod cli;
+mod cmd;
+mod config;
+mod human;
+mod store_location;
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("HINDSIGHT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn run_command(store: Option<&str>, command: Command) -> anyhow::Result<()> {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match command {
+        Command::List { json } => {
+            let store = store_location::open(store)?;
+            cmd::list::run(store.as_ref(), json, &mut out)
+        }
+        Command::Inspect {
+            stream,
+            json,
+            records,
+            gap,
+        } => {
+            let name = cmd::parse_stream(&stream)?;
+            let store = store_location::open(store)?;
+            let gap =
+                Duration::try_from_secs_f64(gap).context("--gap must be a positive number of seconds")?;
+            cmd::inspect::run(store.as_ref(), &name, json, records, gap, &mut out)
+        }
+        Command::Dump { stream, data, index } => {
+            let name = cmd::parse_stream(&stream)?;
+            let store = store_location::open(store)?;
+            cmd::dump::run(store.as_ref(), &name, &data, &index, &mut out)
+        }
+        Command::Import { stream, data, index } => {
+            let name = cmd::parse_stream(&stream)?;
+            let store = store_location::open_or_create_default(store)?;
+            cmd::import::run(store.as_ref(), &name, &data, &index, &mut out)
+        }
+        Command::Truncate { stream, before } => {
+            let name = cmd::parse_stream(&stream)?;
+            let store = store_location::open(store)?;
+            cmd::truncate::run(store.as_ref(), &name, &before, &mut out)
+        }
+    }?;
+    out.flush().context("cannot write to stdout")
+}
+
+fn main() -> ExitCode {
+    init_logging();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(command) => run_command(cli.store.as_deref(), command),
+        None => Err(anyhow::anyhow!("the app window is not built yet")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("hindsight: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -80,13 +80,17 @@ pub enum StoreError {
         /// Why it is unusable.
         reason: String,
     },
-    /// An operating-system error, with what was being done.
-    #[error("{context}: {source}")]
+    /// The store itself is not there (an embedded store directory that does not exist).
+    #[error("store {0} does not exist")]
+    StoreMissing(String),
+    /// An operating-system error, with what was being done. The OS error is part of the message (not a
+    /// separate source) so that one-line reports carry it exactly once.
+    #[error("{context}: {error}")]
     Io {
         /// What failed, e.g. "cannot open /x/y".
         context: String,
         /// The OS error.
-        source: io::Error,
+        error: io::Error,
     },
     /// A wait was interrupted through its [`Interrupt`].
     #[error("interrupted")]
@@ -98,10 +102,10 @@ pub enum StoreError {
 
 impl StoreError {
     /// Wraps an I/O error with context.
-    pub fn io(context: impl Into<String>, source: io::Error) -> Self {
+    pub fn io(context: impl Into<String>, error: io::Error) -> Self {
         StoreError::Io {
             context: context.into(),
-            source,
+            error,
         }
     }
 }

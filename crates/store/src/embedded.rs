@@ -89,10 +89,7 @@ impl EmbeddedStore {
         if self.root.is_dir() {
             Ok(())
         } else {
-            Err(StoreError::io(
-                format!("store directory {} does not exist", self.root.display()),
-                io::Error::from(io::ErrorKind::NotFound),
-            ))
+            Err(StoreError::StoreMissing(self.root.display().to_string()))
         }
     }
 }
@@ -196,7 +193,9 @@ impl Backend for EmbeddedStore {
                 continue;
             }
             let scope_name = scope.file_name();
-            let Some(scope_name) = scope_name.to_str() else { continue };
+            let Some(scope_name) = scope_name.to_str() else {
+                continue;
+            };
             for stream in fs::read_dir(scope.path()).map_err(io_err("list", &scope.path()))? {
                 let stream = stream.map_err(io_err("list", &scope.path()))?;
                 if !stream.path().is_dir() {
@@ -624,7 +623,9 @@ mod tests {
 
     fn store() -> (tempfile::TempDir, EmbeddedStore, StreamName) {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = EmbeddedStore::open(dir.path()).expect("open").with_segment_size(100);
+        let store = EmbeddedStore::open(dir.path())
+            .expect("open")
+            .with_segment_size(100);
         let name = StreamName::parse("s/a").expect("name");
         store.create(&name).expect("create");
         (dir, store, name)
@@ -720,7 +721,10 @@ mod tests {
             w.append(b"hello").expect("append");
         });
         let start = Instant::now();
-        assert_eq!(r.wait_beyond(0, far, &interrupt).expect("wait"), WaitOutcome::Data);
+        assert_eq!(
+            r.wait_beyond(0, far, &interrupt).expect("wait"),
+            WaitOutcome::Data
+        );
         assert!(start.elapsed() < Duration::from_secs(5));
         t.join().expect("writer thread");
 
@@ -736,7 +740,10 @@ mod tests {
         t.join().expect("interrupt thread");
         interrupt.clear();
         let soon = Instant::now() + Duration::from_millis(30);
-        assert_eq!(r.wait_beyond(5, soon, &interrupt).expect("wait"), WaitOutcome::TimedOut);
+        assert_eq!(
+            r.wait_beyond(5, soon, &interrupt).expect("wait"),
+            WaitOutcome::TimedOut
+        );
     }
 
     #[test]
@@ -750,7 +757,10 @@ mod tests {
         let mut r = store.reader(&name).expect("reader");
         let interrupt = Interrupt::new().expect("interrupt");
         let far = Instant::now() + Duration::from_secs(30);
-        assert_eq!(r.wait_beyond(1, far, &interrupt).expect("wait"), WaitOutcome::Sealed);
+        assert_eq!(
+            r.wait_beyond(1, far, &interrupt).expect("wait"),
+            WaitOutcome::Sealed
+        );
     }
 
     #[test]

@@ -16,8 +16,8 @@ pub mod timestamp;
 pub mod video;
 
 pub use backend::{
-    default_store_dir, open_store, Backend, ByteReader, ByteWriter, Interrupt, Result, StoreError, StreamInfo,
-    WaitOutcome,
+    default_store_dir, open_store, Backend, ByteReader, ByteWriter, Interrupt, Result, StoreError,
+    StreamInfo, WaitOutcome,
 };
 pub use embedded::EmbeddedStore;
 pub use format::{Flags, FormatError, FrameHeader, IndexRecord};

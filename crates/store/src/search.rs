@@ -204,7 +204,10 @@ mod tests {
     #[test]
     fn forced_records_are_never_seek_targets() {
         let recs = [rec(10, true), rec(20, false), rec(30, false)];
-        let mut src = SliceIndex { first: 0, records: &recs };
+        let mut src = SliceIndex {
+            first: 0,
+            records: &recs,
+        };
         let (n, r) = seek_target_at_or_before(&mut src, Timestamp::from_nanos(35))
             .expect("search")
             .expect("found");
@@ -230,7 +233,13 @@ mod tests {
     #[test]
     fn search_reads_logarithmically_many_records() {
         let recs: Vec<IndexRecord> = (1..=1_000_000u64).map(|i| rec(i * 3, i % 4 != 0)).collect();
-        let mut src = Counting(SliceIndex { first: 0, records: &recs }, 0);
+        let mut src = Counting(
+            SliceIndex {
+                first: 0,
+                records: &recs,
+            },
+            0,
+        );
         seek_target_at_or_before(&mut src, Timestamp::from_nanos(2_000_000)).expect("search");
         assert!(src.1 <= 25, "{} reads", src.1);
     }

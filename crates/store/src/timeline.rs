@@ -55,7 +55,8 @@ impl Timeline {
             let split = match ranges.last() {
                 None => true,
                 Some(last) => {
-                    rec.flags.discontinuity() || rec.timestamp.nanos().saturating_sub(last.end.nanos()) > gap_ns
+                    rec.flags.discontinuity()
+                        || rec.timestamp.nanos().saturating_sub(last.end.nanos()) > gap_ns
                 }
             };
             if split {
@@ -93,9 +94,7 @@ impl Timeline {
     /// The range that contains `t`, if any.
     pub fn range_at(&self, t: Timestamp) -> Option<&RecordedRange> {
         let idx = self.ranges.partition_point(|r| r.start <= t);
-        idx.checked_sub(1)
-            .map(|i| &self.ranges[i])
-            .filter(|r| t <= r.end)
+        idx.checked_sub(1).map(|i| &self.ranges[i]).filter(|r| t <= r.end)
     }
 
     /// The gaps between ranges as `(end of one range, start of the next)`.

@@ -122,7 +122,9 @@ impl Timestamp {
 
     /// The current time from the system clock.
     pub fn now() -> Self {
-        let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
+        let since = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or(Duration::ZERO);
         Self::from_unix_nanos(since.as_nanos() as i128).unwrap_or(Timestamp::MAX)
     }
 
@@ -217,7 +219,10 @@ impl Timestamp {
 
     /// Adds a duration, saturating at the maximum.
     pub fn saturating_add(self, d: Duration) -> Self {
-        Timestamp(self.0.saturating_add(d.as_nanos().min(u128::from(u64::MAX)) as u64))
+        Timestamp(
+            self.0
+                .saturating_add(d.as_nanos().min(u128::from(u64::MAX)) as u64),
+        )
     }
 
     /// Subtracts a duration, saturating at [`Timestamp::MIN`].
@@ -343,7 +348,8 @@ fn parse_rfc3339(text: &str) -> Result<Timestamp, TimestampError> {
         .ok()
         .and_then(|m| Month::try_from(m).ok())
         .ok_or_else(|| err("month out of range"))?;
-    let date = Date::from_calendar_date(year as i32, month, day as u8).map_err(|_| err("day out of range"))?;
+    let date =
+        Date::from_calendar_date(year as i32, month, day as u8).map_err(|_| err("day out of range"))?;
     if hour > 23 || minute > 59 || second > 60 {
         return Err(err("time of day out of range"));
     }
@@ -351,7 +357,10 @@ fn parse_rfc3339(text: &str) -> Result<Timestamp, TimestampError> {
     let offset = UtcOffset::from_whole_seconds(offset_secs).map_err(|_| err("UTC offset out of range"))?;
     let time = time::Time::from_hms_nano(hour as u8, minute as u8, second.min(59) as u8, nanos)
         .map_err(|_| err("time of day out of range"))?;
-    let datetime = date.with_time(time).assume_offset(offset).to_offset(UtcOffset::UTC);
+    let datetime = date
+        .with_time(time)
+        .assume_offset(offset)
+        .to_offset(UtcOffset::UTC);
     if leap {
         let is_leap_slot = datetime.hour() == 23
             && datetime.minute() == 59
@@ -433,7 +442,10 @@ mod tests {
         let f = ts("2024-05-01T12:00:00.123456789Z");
         assert_eq!(f.nanos() % 1_000_000_000, 123_456_789);
         assert_eq!(f.to_rfc3339(), "2024-05-01T12:00:00.123456789Z");
-        assert_eq!(ts("2024-05-01T12:00:00.5Z").to_rfc3339(), "2024-05-01T12:00:00.5Z");
+        assert_eq!(
+            ts("2024-05-01T12:00:00.5Z").to_rfc3339(),
+            "2024-05-01T12:00:00.5Z"
+        );
         // Leap second written in a local offset.
         assert_eq!(ts("2017-01-01T00:59:60+01:00"), ts("2016-12-31T23:59:60Z"));
     }
@@ -459,7 +471,12 @@ mod tests {
 
     #[test]
     fn unix_round_trip_outside_leap_seconds() {
-        for unix in [0i128, 1_000_000_000, 1_483_228_799_999_999_999, 1_700_000_000_123_456_789] {
+        for unix in [
+            0i128,
+            1_000_000_000,
+            1_483_228_799_999_999_999,
+            1_700_000_000_123_456_789,
+        ] {
             if unix == 0 {
                 // The first instant maps to 10 s of TAI, still valid.
                 assert_eq!(Timestamp::from_unix_nanos(0).map(|t| t.to_unix_nanos()), Ok(0));
@@ -468,7 +485,10 @@ mod tests {
             let t = Timestamp::from_unix_nanos(unix).expect("in range");
             assert_eq!(t.to_unix_nanos(), unix);
         }
-        assert_eq!(Timestamp::from_unix_nanos(-20_000_000_000), Err(TimestampError::OutOfRange));
+        assert_eq!(
+            Timestamp::from_unix_nanos(-20_000_000_000),
+            Err(TimestampError::OutOfRange)
+        );
     }
 
     #[test]

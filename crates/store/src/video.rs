@@ -7,7 +7,9 @@
 
 use std::time::{Duration, Instant};
 
-use crate::backend::{Backend, ByteReader, ByteWriter, Interrupt, Result, StoreError, StreamInfo, WaitOutcome};
+use crate::backend::{
+    Backend, ByteReader, ByteWriter, Interrupt, Result, StoreError, StreamInfo, WaitOutcome,
+};
 use crate::format::{
     split_payload, Flags, FrameHeader, IndexRecord, FRAME_HEADER_LEN, INDEX_RECORD_LEN, MAX_FRAME_LEN,
 };
@@ -161,7 +163,9 @@ impl VideoWriter {
             if !read_exact_at(data_reader.as_mut(), pos, &mut header)? {
                 break;
             }
-            let Ok(h) = FrameHeader::decode(&header) else { break };
+            let Ok(h) = FrameHeader::decode(&header) else {
+                break;
+            };
             if pos + h.frame_len() as u64 > data_info.tail {
                 break;
             }
@@ -517,7 +521,12 @@ impl VideoReader {
                 }
             };
             let mut payload = vec![0u8; h.payload_len];
-            match self.read_or_wait(self.pos + FRAME_HEADER_LEN as u64, &mut payload, deadline, interrupt)? {
+            match self.read_or_wait(
+                self.pos + FRAME_HEADER_LEN as u64,
+                &mut payload,
+                deadline,
+                interrupt,
+            )? {
                 Step::Done => {}
                 Step::Moved => continue,
                 Step::Stop(outcome) => return Ok(outcome),
@@ -548,7 +557,13 @@ impl VideoReader {
         }
     }
 
-    fn read_or_wait(&mut self, offset: u64, buf: &mut [u8], deadline: Instant, interrupt: &Interrupt) -> Result<Step> {
+    fn read_or_wait(
+        &mut self,
+        offset: u64,
+        buf: &mut [u8],
+        deadline: Instant,
+        interrupt: &Interrupt,
+    ) -> Result<Step> {
         loop {
             match read_exact_at(self.data.as_mut(), offset, buf) {
                 Ok(true) => return Ok(Step::Done),
@@ -579,7 +594,11 @@ enum Step {
 
 /// Truncates a video stream before the key frame at or before `t`: index first, then data, both at an
 /// indexed offset. Returns the record that is now the first, or `None` if nothing was before `t`.
-pub fn truncate_before_time(backend: &dyn Backend, name: &StreamName, t: Timestamp) -> Result<Option<IndexRecord>> {
+pub fn truncate_before_time(
+    backend: &dyn Backend,
+    name: &StreamName,
+    t: Timestamp,
+) -> Result<Option<IndexRecord>> {
     let names = VideoStreamNames::new(name)?;
     let mut index = IndexReader::open(backend, name)?;
     let Some((n, rec)) = search::seek_target_at_or_before(&mut index, t)? else {

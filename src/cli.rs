@@ -1,0 +1,76 @@
+//! The command line: `hindsight` alone starts the app; subcommands work headless on a store.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::VERSION;
+
+/// Record, watch live and scrub camera footage kept in append-only byte streams.
+#[derive(Debug, Parser)]
+#[command(name = "hindsight", version = VERSION, about, long_about = None)]
+pub struct Cli {
+    /// Store to use: a directory or file:///path (embedded store), or tcp://host:9090 / tls://host:9090
+    /// (Pravega). Default: the embedded store in $XDG_DATA_HOME/hindsight/streams.
+    #[arg(long, global = true, env = "HINDSIGHT_STORE", value_name = "URI")]
+    pub store: Option<String>,
+
+    /// What to do; without a command the app window opens.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the video streams in the store with their recorded time span and size.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a stream's head, tail, index, recorded ranges and gaps.
+    Inspect {
+        /// The stream, SCOPE/STREAM.
+        stream: String,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Also list every index record.
+        #[arg(long)]
+        records: bool,
+        /// Records further apart than this many seconds start a new recorded range.
+        #[arg(long, default_value_t = 12.0, value_name = "SECONDS")]
+        gap: f64,
+    },
+    /// Write a stream's data and index byte streams to files in the wire format.
+    Dump {
+        /// The stream, SCOPE/STREAM.
+        stream: String,
+        /// File for the data stream bytes.
+        #[arg(long, value_name = "FILE")]
+        data: PathBuf,
+        /// File for the index stream bytes.
+        #[arg(long, value_name = "FILE")]
+        index: PathBuf,
+    },
+    /// Create a stream from data and index files in the wire format (as written by `dump`).
+    Import {
+        /// The new stream, SCOPE/STREAM.
+        stream: String,
+        /// File with the data stream bytes.
+        #[arg(long, value_name = "FILE")]
+        data: PathBuf,
+        /// File with the index stream bytes.
+        #[arg(long, value_name = "FILE")]
+        index: PathBuf,
+    },
+    /// Delete footage before a time (at the key frame at or before it), index first, then data.
+    Truncate {
+        /// The stream, SCOPE/STREAM.
+        stream: String,
+        /// RFC 3339 time, e.g. 2024-05-01T12:00:00Z.
+        #[arg(long, value_name = "TIME")]
+        before: String,
+    },
+}

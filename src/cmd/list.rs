@@ -1,0 +1,85 @@
+//! `hindsight list`: the video streams of a store.
+
+use std::io::Write;
+
+use anyhow::Context;
+use hindsight_store::video::{list_video_streams, summarize, VideoSummary};
+use hindsight_store::Backend;
+use serde::Serialize;
+
+use crate::human;
+
+/// One row of the listing.
+#[derive(Debug, Serialize)]
+pub struct Row {
+    /// SCOPE/STREAM.
+    pub stream: String,
+    /// First index time, RFC 3339.
+    pub first: Option<String>,
+    /// Last index time, RFC 3339.
+    pub last: Option<String>,
+    /// Stored data bytes.
+    pub bytes: u64,
+    /// `recording`, `sealed` or `idle`.
+    pub state: &'static str,
+}
+
+impl From<&VideoSummary> for Row {
+    fn from(s: &VideoSummary) -> Self {
+        Row {
+            stream: s.name.to_string(),
+            first: s.first_time.map(|t| t.to_rfc3339()),
+            last: s.last_time.map(|t| t.to_rfc3339()),
+            bytes: s.stored_bytes(),
+            state: state(s),
+        }
+    }
+}
+
+/// The stream's state word.
+pub fn state(s: &VideoSummary) -> &'static str {
+    if s.data.writer_active == Some(true) {
+        "recording"
+    } else if s.data.sealed {
+        "sealed"
+    } else {
+        "idle"
+    }
+}
+
+/// Runs the command.
+pub fn run(store: &dyn Backend, json: bool, out: &mut dyn Write) -> anyhow::Result<()> {
+    let names =
+        list_video_streams(store).with_context(|| format!("cannot list streams in {}", store.uri()))?;
+    let mut rows = Vec::with_capacity(names.len());
+    for name in &names {
+        let summary = summarize(store, name).with_context(|| format!("cannot read stream {name}"))?;
+        rows.push(Row::from(&summary));
+    }
+    if json {
+        serde_json::to_writer_pretty(&mut *out, &rows)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    if rows.is_empty() {
+        writeln!(out, "no streams in {}", store.uri())?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{:<32} {:<30} {:<30} {:>10}  STATE",
+        "STREAM", "FIRST", "LAST", "SIZE"
+    )?;
+    for r in rows {
+        writeln!(
+            out,
+            "{:<32} {:<30} {:<30} {:>10}  {}",
+            r.stream,
+            r.first.as_deref().unwrap_or("-"),
+            r.last.as_deref().unwrap_or("-"),
+            human::bytes(r.bytes),
+            r.state
+        )?;
+    }
+    Ok(())
+}
