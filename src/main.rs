@@ -7,6 +7,7 @@ mod cmd;
 mod config;
 mod human;
 mod store_location;
+mod ui;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -70,7 +71,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(command) => run_command(cli.store.as_deref(), command),
-        None => Err(anyhow::anyhow!("the app window is not built yet")),
+        None => store_location::open_or_create_default(cli.store.as_deref()).map(ui::run),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,33 @@
+//! The GTK4 + libadwaita app, built with relm4. Widgets never hold GStreamer elements or store handles
+//! directly: blocking store access runs in relm4 commands off the main thread.
+
+mod library;
+mod localtime;
+mod window;
+
+use std::sync::Arc;
+
+use gettextrs::gettext;
+use hindsight_store::Backend;
+use relm4::{adw, gtk, RelmApp};
+
+use crate::config;
+
+/// Sets up translations; failures only mean English text.
+fn init_gettext() {
+    gettextrs::setlocale(gettextrs::LocaleCategory::LcAll, "");
+    if let Err(e) = gettextrs::bindtextdomain(config::GETTEXT_PACKAGE, config::LOCALEDIR) {
+        tracing::debug!(error = %e, "no translations bound");
+    }
+    let _ = gettextrs::bind_textdomain_codeset(config::GETTEXT_PACKAGE, "UTF-8");
+    let _ = gettextrs::textdomain(config::GETTEXT_PACKAGE);
+}
+
+/// Runs the app window on `store` until it is closed.
+pub fn run(store: Arc<dyn Backend>) {
+    init_gettext();
+    gtk::glib::set_application_name(&gettext("Hindsight"));
+    let app = adw::Application::builder().application_id(config::APP_ID).build();
+    let app = RelmApp::from_app(app).with_args(Vec::new());
+    app.run::<window::Window>(store);
+}
