@@ -1,0 +1,155 @@
+//! The headless subcommands against a real embedded store in a temp directory.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use hindsight_store::video::{IndexPolicy, VideoWriter};
+use hindsight_store::{EmbeddedStore, StreamName, Timestamp};
+
+const SEC: u64 = 1_000_000_000;
+
+fn hindsight(store: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hindsight"))
+        .arg("--store")
+        .arg(store)
+        .args(args)
+        .env_remove("HINDSIGHT_STORE")
+        .output()
+        .expect("run hindsight")
+}
+
+fn stdout(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "failed: {}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn base() -> Timestamp {
+    Timestamp::parse_rfc3339("2024-05-01T12:00:00Z").expect("time")
+}
+
+/// Two recordings of 20 s (30 fps, key frame every second) with a 60 s pause between them.
+fn record(store: &Path, name: &str) {
+    let backend = EmbeddedStore::open(store).expect("store");
+    let name = StreamName::parse(name).expect("name");
+    for run in 0..2u64 {
+        let mut w = VideoWriter::open(&backend, &name, IndexPolicy::default()).expect("writer");
+        let start = base().nanos() + run * 80 * SEC;
+        for i in 0..600u64 {
+            let ts = Timestamp::from_nanos(start + i * SEC / 30);
+            let payload = vec![(i % 251) as u8; if i % 30 == 0 { 3000 } else { 400 }];
+            w.append(&payload, ts, i % 30 == 0).expect("append");
+        }
+        w.finish(Some(Timestamp::from_nanos(start + 20 * SEC))).expect("finish");
+    }
+}
+
+#[test]
+fn list_and_inspect_show_ranges_and_gaps() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    record(dir.path(), "site/cam1");
+    let out = stdout(&hindsight(dir.path(), &["list"]));
+    assert!(out.contains("site/cam1"), "{out}");
+    assert!(out.contains("2024-05-01T12:00:00Z"), "{out}");
+    assert!(!out.contains("cam1-index"), "index streams are not listed: {out}");
+
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout(&hindsight(dir.path(), &["inspect", "site/cam1", "--json", "--records"])))
+            .expect("json");
+    let ranges = json["ranges"].as_array().expect("ranges");
+    assert_eq!(ranges.len(), 2, "{json}");
+    assert_eq!(ranges[0]["start"], "2024-05-01T12:00:00Z");
+    assert_eq!(ranges[0]["end"], "2024-05-01T12:00:20Z");
+    assert_eq!(ranges[0]["closed"], true);
+    let gaps = json["gaps"].as_array().expect("gaps");
+    assert_eq!(gaps.len(), 1);
+    assert_eq!(gaps[0]["seconds"], 60.0);
+    // 20 key frames + 1 end record per recording.
+    assert_eq!(json["records"].as_array().expect("records").len(), 42);
+    assert_eq!(json["records"][0]["discontinuity"], true);
+    assert_eq!(json["records"][21]["discontinuity"], true);
+
+    let text = stdout(&hindsight(dir.path(), &["inspect", "site/cam1"]));
+    assert!(text.contains("ranges      2"), "{text}");
+    assert!(text.contains("gaps        1"), "{text}");
+}
+
+#[test]
+fn dump_import_round_trip_and_truncate() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let files = tempfile::tempdir().expect("tempdir");
+    record(dir.path(), "site/cam1");
+    let (data, index) = (files.path().join("d.bin"), files.path().join("i.bin"));
+    let d = data.to_str().expect("utf-8");
+    let i = index.to_str().expect("utf-8");
+    stdout(&hindsight(dir.path(), &["dump", "site/cam1", "--data", d, "--index", i]));
+    stdout(&hindsight(dir.path(), &["import", "site/copy", "--data", d, "--index", i]));
+    let original = stdout(&hindsight(dir.path(), &["inspect", "site/cam1", "--json", "--records"]));
+    let copy = stdout(&hindsight(dir.path(), &["inspect", "site/copy", "--json", "--records"]));
+    let (a, b): (serde_json::Value, serde_json::Value) =
+        (serde_json::from_str(&original).expect("json"), serde_json::from_str(&copy).expect("json"));
+    assert_eq!(a["records"], b["records"]);
+    assert_eq!(a["data_tail"], b["data_tail"]);
+
+    // Importing over an existing stream is refused and changes nothing.
+    let again = hindsight(dir.path(), &["import", "site/copy", "--data", d, "--index", i]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+
+    // Truncate inside the second recording: lands on the key frame at or before the time.
+    let out = stdout(&hindsight(dir.path(), &["truncate", "site/cam1", "--before", "2024-05-01T12:01:25.5Z"]));
+    assert!(out.contains("2024-05-01T12:01:25Z"), "{out}");
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout(&hindsight(dir.path(), &["inspect", "site/cam1", "--json"]))).expect("json");
+    assert_eq!(json["truncated_before"], "2024-05-01T12:01:25Z");
+    assert_eq!(json["ranges"].as_array().expect("ranges").len(), 1);
+
+    // A dump of the truncated stream imports with rebased offsets.
+    stdout(&hindsight(dir.path(), &["dump", "site/cam1", "--data", d, "--index", i]));
+    let out = stdout(&hindsight(dir.path(), &["import", "site/rebased", "--data", d, "--index", i]));
+    assert!(out.contains("rebased"), "{out}");
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout(&hindsight(dir.path(), &["inspect", "site/rebased", "--json"]))).expect("json");
+    assert_eq!(json["first_time"], "2024-05-01T12:01:25Z");
+    assert_eq!(json["data_head"], 0);
+}
+
+#[test]
+fn bad_input_is_one_clear_line_and_a_failure() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let files = tempfile::tempdir().expect("tempdir");
+    record(dir.path(), "site/cam1");
+    let cases: &[(&[&str], &str)] = &[
+        (&["inspect", "site/nope"], "does not exist"),
+        (&["inspect", "nonsense"], "SCOPE/STREAM"),
+        (&["inspect", "../etc/passwd"], "invalid"),
+        (&["truncate", "site/cam1", "--before", "yesterday"], "invalid RFC 3339"),
+    ];
+    for (args, expect) in cases {
+        let o = hindsight(dir.path(), args);
+        assert!(!o.status.success(), "{args:?} succeeded");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(expect), "{args:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
+    }
+    let missing = hindsight(&dir.path().join("missing"), &["list"]);
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("does not exist"));
+
+    // A corrupt data file is refused before anything is created.
+    let bad = files.path().join("bad.bin");
+    std::fs::write(&bad, b"\0\0\0\x01garbage-garbage-garbage").expect("write");
+    let idx = files.path().join("i.bin");
+    std::fs::write(&idx, b"").expect("write");
+    let o = hindsight(
+        dir.path(),
+        &["import", "site/bad", "--data", bad.to_str().expect("utf-8"), "--index", idx.to_str().expect("utf-8")],
+    );
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("bad frame at offset 0"));
+    let listing = stdout(&hindsight(dir.path(), &["list"]));
+    assert!(!listing.contains("site/bad"), "{listing}");
+}
