@@ -44,7 +44,8 @@ fn record(store: &Path, name: &str) {
             let payload = vec![(i % 251) as u8; if i % 30 == 0 { 3000 } else { 400 }];
             w.append(&payload, ts, i % 30 == 0).expect("append");
         }
-        w.finish(Some(Timestamp::from_nanos(start + 20 * SEC))).expect("finish");
+        w.finish(Some(Timestamp::from_nanos(start + 20 * SEC)))
+            .expect("finish");
     }
 }
 
@@ -57,9 +58,11 @@ fn list_and_inspect_show_ranges_and_gaps() {
     assert!(out.contains("2024-05-01T12:00:00Z"), "{out}");
     assert!(!out.contains("cam1-index"), "index streams are not listed: {out}");
 
-    let json: serde_json::Value =
-        serde_json::from_str(&stdout(&hindsight(dir.path(), &["inspect", "site/cam1", "--json", "--records"])))
-            .expect("json");
+    let json: serde_json::Value = serde_json::from_str(&stdout(&hindsight(
+        dir.path(),
+        &["inspect", "site/cam1", "--json", "--records"],
+    )))
+    .expect("json");
     let ranges = json["ranges"].as_array().expect("ranges");
     assert_eq!(ranges.len(), 2, "{json}");
     assert_eq!(ranges[0]["start"], "2024-05-01T12:00:00Z");
@@ -86,12 +89,26 @@ fn dump_import_round_trip_and_truncate() {
     let (data, index) = (files.path().join("d.bin"), files.path().join("i.bin"));
     let d = data.to_str().expect("utf-8");
     let i = index.to_str().expect("utf-8");
-    stdout(&hindsight(dir.path(), &["dump", "site/cam1", "--data", d, "--index", i]));
-    stdout(&hindsight(dir.path(), &["import", "site/copy", "--data", d, "--index", i]));
-    let original = stdout(&hindsight(dir.path(), &["inspect", "site/cam1", "--json", "--records"]));
-    let copy = stdout(&hindsight(dir.path(), &["inspect", "site/copy", "--json", "--records"]));
-    let (a, b): (serde_json::Value, serde_json::Value) =
-        (serde_json::from_str(&original).expect("json"), serde_json::from_str(&copy).expect("json"));
+    stdout(&hindsight(
+        dir.path(),
+        &["dump", "site/cam1", "--data", d, "--index", i],
+    ));
+    stdout(&hindsight(
+        dir.path(),
+        &["import", "site/copy", "--data", d, "--index", i],
+    ));
+    let original = stdout(&hindsight(
+        dir.path(),
+        &["inspect", "site/cam1", "--json", "--records"],
+    ));
+    let copy = stdout(&hindsight(
+        dir.path(),
+        &["inspect", "site/copy", "--json", "--records"],
+    ));
+    let (a, b): (serde_json::Value, serde_json::Value) = (
+        serde_json::from_str(&original).expect("json"),
+        serde_json::from_str(&copy).expect("json"),
+    );
     assert_eq!(a["records"], b["records"]);
     assert_eq!(a["data_tail"], b["data_tail"]);
 
@@ -101,19 +118,34 @@ fn dump_import_round_trip_and_truncate() {
     assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
 
     // Truncate inside the second recording: lands on the key frame at or before the time.
-    let out = stdout(&hindsight(dir.path(), &["truncate", "site/cam1", "--before", "2024-05-01T12:01:25.5Z"]));
+    let out = stdout(&hindsight(
+        dir.path(),
+        &["truncate", "site/cam1", "--before", "2024-05-01T12:01:25.5Z"],
+    ));
     assert!(out.contains("2024-05-01T12:01:25Z"), "{out}");
-    let json: serde_json::Value =
-        serde_json::from_str(&stdout(&hindsight(dir.path(), &["inspect", "site/cam1", "--json"]))).expect("json");
+    let json: serde_json::Value = serde_json::from_str(&stdout(&hindsight(
+        dir.path(),
+        &["inspect", "site/cam1", "--json"],
+    )))
+    .expect("json");
     assert_eq!(json["truncated_before"], "2024-05-01T12:01:25Z");
     assert_eq!(json["ranges"].as_array().expect("ranges").len(), 1);
 
     // A dump of the truncated stream imports with rebased offsets.
-    stdout(&hindsight(dir.path(), &["dump", "site/cam1", "--data", d, "--index", i]));
-    let out = stdout(&hindsight(dir.path(), &["import", "site/rebased", "--data", d, "--index", i]));
+    stdout(&hindsight(
+        dir.path(),
+        &["dump", "site/cam1", "--data", d, "--index", i],
+    ));
+    let out = stdout(&hindsight(
+        dir.path(),
+        &["import", "site/rebased", "--data", d, "--index", i],
+    ));
     assert!(out.contains("rebased"), "{out}");
-    let json: serde_json::Value =
-        serde_json::from_str(&stdout(&hindsight(dir.path(), &["inspect", "site/rebased", "--json"]))).expect("json");
+    let json: serde_json::Value = serde_json::from_str(&stdout(&hindsight(
+        dir.path(),
+        &["inspect", "site/rebased", "--json"],
+    )))
+    .expect("json");
     assert_eq!(json["first_time"], "2024-05-01T12:01:25Z");
     assert_eq!(json["data_head"], 0);
 }
@@ -127,7 +159,10 @@ fn bad_input_is_one_clear_line_and_a_failure() {
         (&["inspect", "site/nope"], "does not exist"),
         (&["inspect", "nonsense"], "SCOPE/STREAM"),
         (&["inspect", "../etc/passwd"], "invalid"),
-        (&["truncate", "site/cam1", "--before", "yesterday"], "invalid RFC 3339"),
+        (
+            &["truncate", "site/cam1", "--before", "yesterday"],
+            "invalid RFC 3339",
+        ),
     ];
     for (args, expect) in cases {
         let o = hindsight(dir.path(), args);
@@ -146,7 +181,14 @@ fn bad_input_is_one_clear_line_and_a_failure() {
     std::fs::write(&idx, b"").expect("write");
     let o = hindsight(
         dir.path(),
-        &["import", "site/bad", "--data", bad.to_str().expect("utf-8"), "--index", idx.to_str().expect("utf-8")],
+        &[
+            "import",
+            "site/bad",
+            "--data",
+            bad.to_str().expect("utf-8"),
+            "--index",
+            idx.to_str().expect("utf-8"),
+        ],
     );
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("bad frame at offset 0"));

@@ -279,8 +279,8 @@ impl Backend for EmbeddedStore {
             .write(true)
             .open(&lock_path)
             .map_err(io_err("open", &lock_path))?;
-        let mut want = ofd_lock(libc::F_WRLCK as libc::c_short);
-        match fcntl(lock.as_raw_fd(), FcntlArg::F_OFD_SETLK(&mut want)) {
+        let want = ofd_lock(libc::F_WRLCK as libc::c_short);
+        match fcntl(lock.as_raw_fd(), FcntlArg::F_OFD_SETLK(&want)) {
             Ok(_) => {}
             Err(nix::errno::Errno::EAGAIN | nix::errno::Errno::EACCES) => {
                 return Err(StoreError::WriterBusy(name.clone()))
@@ -510,11 +510,11 @@ impl ByteReader for EmbeddedReader {
         if buf.is_empty() {
             return Ok(0);
         }
-        let head = read_head(&self.dir).or_else(|e| {
+        let head = read_head(&self.dir).map_err(|e| {
             if self.dir.is_dir() {
-                Err(e)
+                e
             } else {
-                Err(StoreError::NotFound(self.name.clone()))
+                StoreError::NotFound(self.name.clone())
             }
         })?;
         if offset < head {

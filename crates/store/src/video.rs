@@ -99,6 +99,9 @@ pub struct VideoWriter {
     policy: IndexPolicy,
     last_index: Option<Timestamp>,
     last_timestamp: Option<Timestamp>,
+    /// The first known timestamp this writer stored: until the first record exists, `max_interval` counts
+    /// from here, so a stream of only delta frames still gets forced records.
+    run_start: Option<Timestamp>,
     frame_discont_pending: bool,
     index_discont_pending: bool,
 }
@@ -118,6 +121,7 @@ impl VideoWriter {
             policy,
             last_index: None,
             last_timestamp: None,
+            run_start: None,
             frame_discont_pending: true,
             index_discont_pending: true,
         };
@@ -210,15 +214,20 @@ impl VideoWriter {
                 ts = last;
             }
         }
-        let since_index = match (self.last_index, ts.is_unknown()) {
-            (_, true) => None,
-            (None, false) => Some(Duration::MAX),
-            (Some(li), false) => Some(ts.duration_since(li)),
-        };
-        let indexed = match since_index {
-            None => false,
-            Some(d) if key_frame => d >= self.policy.min_interval,
-            Some(d) => self.last_index.is_some() && d >= self.policy.max_interval,
+        if self.run_start.is_none() && !ts.is_unknown() {
+            self.run_start = Some(ts);
+        }
+        let indexed = if ts.is_unknown() {
+            false
+        } else if key_frame {
+            self.last_index
+                .is_none_or(|li| ts.duration_since(li) >= self.policy.min_interval)
+        } else {
+            // Some encoders flag every buffer as a delta unit (DESIGN.md §7): force a record after
+            // `max_interval`, counted from this writer's first frame while it has written no record yet.
+            self.last_index
+                .or(self.run_start)
+                .is_some_and(|since| ts.duration_since(since) >= self.policy.max_interval)
         };
         let mut flags = Flags::new(indexed, key_frame, false);
         if self.frame_discont_pending {

@@ -1,0 +1,582 @@
+//! Fragmented-MP4 handling for the elements, without GStreamer types so it can be tested alone.
+//!
+//! - [`Assembler`] turns `mp4mux streamable=true fragment-duration=1` output (ftyp, moov, then per fragment a
+//!   moof buffer, an mdat header and the sample data, each a separate buffer) into one payload per fragment,
+//!   with ftyp+moov in front of every key-frame fragment so each indexed frame is a self-contained random-access
+//!   point.
+//! - [`Retimer`] rewrites the `tfdt` decode time of each fragment read back from a stream to the frame's stored
+//!   TAI time. qtdemux takes fragment times from `tfdt`, so this puts the demuxed timestamps on the same
+//!   absolute TAI timeline as the index, the segment and seeks, whatever timeline the recording pipeline had.
+
+use std::collections::HashMap;
+
+/// Errors from parsing fMP4 boxes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Fmp4Error {
+    /// A box header with an impossible size.
+    #[error("bad MP4 box size {size} for '{kind}' at byte {at}")]
+    BadBoxSize {
+        /// The four-character code.
+        kind: String,
+        /// The declared size.
+        size: u64,
+        /// Where the box starts.
+        at: usize,
+    },
+    /// A box too short for the fields it must hold.
+    #[error("MP4 box '{0}' is truncated")]
+    Truncated(&'static str),
+    /// The stream has more pending bytes than any sane fragment.
+    #[error("more than {0} bytes without a complete MP4 box")]
+    Overflow(usize),
+}
+
+/// Largest box we wait for; far above an 8 MiB frame, so only garbage input reaches it.
+const MAX_PENDING: usize = 256 * 1024 * 1024;
+
+/// A top-level box found in a byte slice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BoxRef {
+    /// Four-character code.
+    pub kind: [u8; 4],
+    /// Start of the box header.
+    pub start: usize,
+    /// Start of the payload (after the 8- or 16-byte header).
+    pub body: usize,
+    /// One past the end of the box.
+    pub end: usize,
+}
+
+/// Reads the box header at `at`: `Ok(None)` when more bytes are needed.
+pub fn box_at(data: &[u8], at: usize) -> Result<Option<BoxRef>, Fmp4Error> {
+    let Some(h) = data.get(at..at + 8) else {
+        return Ok(None);
+    };
+    let size32 = u32::from_be_bytes([h[0], h[1], h[2], h[3]]) as u64;
+    let kind = [h[4], h[5], h[6], h[7]];
+    let (size, body) = match size32 {
+        1 => {
+            let Some(l) = data.get(at + 8..at + 16) else {
+                return Ok(None);
+            };
+            (
+                u64::from_be_bytes([l[0], l[1], l[2], l[3], l[4], l[5], l[6], l[7]]),
+                at + 16,
+            )
+        }
+        _ => (size32, at + 8),
+    };
+    // Size 0 ("to the end of the file") cannot be framed in a live stream.
+    if size < (body - at) as u64 || size > MAX_PENDING as u64 {
+        return Err(Fmp4Error::BadBoxSize {
+            kind: String::from_utf8_lossy(&kind).into_owned(),
+            size,
+            at,
+        });
+    }
+    let end = at + size as usize;
+    if end > data.len() {
+        return Ok(None);
+    }
+    Ok(Some(BoxRef {
+        kind,
+        start: at,
+        body,
+        end,
+    }))
+}
+
+/// All complete boxes in `data[from..to]` (children of a container when given its body range).
+pub fn children(data: &[u8], from: usize, to: usize) -> Result<Vec<BoxRef>, Fmp4Error> {
+    let slice = &data[..to];
+    let mut out = Vec::new();
+    let mut at = from;
+    while at < to {
+        match box_at(slice, at)? {
+            Some(b) => {
+                at = b.end;
+                out.push(b);
+            }
+            None => return Err(Fmp4Error::Truncated("container")),
+        }
+    }
+    Ok(out)
+}
+
+fn find<'a>(boxes: &'a [BoxRef], kind: &[u8; 4]) -> Option<&'a BoxRef> {
+    boxes.iter().find(|b| &b.kind == kind)
+}
+
+fn be32(d: &[u8], at: usize) -> Result<u32, Fmp4Error> {
+    d.get(at..at + 4)
+        .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+        .ok_or(Fmp4Error::Truncated("field"))
+}
+
+fn be64(d: &[u8], at: usize) -> Result<u64, Fmp4Error> {
+    d.get(at..at + 8)
+        .map(|b| u64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
+        .ok_or(Fmp4Error::Truncated("field"))
+}
+
+/// Track id → media timescale, from a `moov` box.
+pub fn track_timescales(data: &[u8], moov: &BoxRef) -> Result<HashMap<u32, u32>, Fmp4Error> {
+    let mut out = HashMap::new();
+    for trak in children(data, moov.body, moov.end)?
+        .iter()
+        .filter(|b| &b.kind == b"trak")
+    {
+        let parts = children(data, trak.body, trak.end)?;
+        let (Some(tkhd), Some(mdia)) = (find(&parts, b"tkhd"), find(&parts, b"mdia")) else {
+            continue;
+        };
+        let version = data[tkhd.body];
+        // tkhd: version/flags, then creation/modification times (4 or 8 bytes each), then track_ID.
+        let track_id = be32(data, tkhd.body + if version == 1 { 20 } else { 12 })?;
+        let mdia_parts = children(data, mdia.body, mdia.end)?;
+        let Some(mdhd) = find(&mdia_parts, b"mdhd") else {
+            continue;
+        };
+        let version = data[mdhd.body];
+        let timescale = be32(data, mdhd.body + if version == 1 { 20 } else { 12 })?;
+        if timescale > 0 {
+            out.insert(track_id, timescale);
+        }
+    }
+    Ok(out)
+}
+
+/// True unless the first sample of the first track fragment is flagged non-sync (ISO 14496-12 sample flags).
+pub fn moof_starts_with_sync_sample(data: &[u8], moof: &BoxRef) -> Result<bool, Fmp4Error> {
+    const NON_SYNC: u32 = 0x0001_0000;
+    let parts = children(data, moof.body, moof.end)?;
+    let Some(traf) = find(&parts, b"traf") else {
+        return Ok(true);
+    };
+    let traf_parts = children(data, traf.body, traf.end)?;
+    let mut default_flags = None;
+    if let Some(tfhd) = find(&traf_parts, b"tfhd") {
+        let flags = be32(data, tfhd.body)? & 0x00FF_FFFF;
+        let mut at = tfhd.body + 8;
+        for (bit, len) in [(0x01, 8), (0x02, 4), (0x08, 4), (0x10, 4)] {
+            if flags & bit != 0 {
+                at += len;
+            }
+        }
+        if flags & 0x20 != 0 {
+            default_flags = Some(be32(data, at)?);
+        }
+    }
+    if let Some(trun) = find(&traf_parts, b"trun") {
+        let flags = be32(data, trun.body)? & 0x00FF_FFFF;
+        let mut at = trun.body + 8;
+        if flags & 0x01 != 0 {
+            at += 4;
+        }
+        if flags & 0x04 != 0 {
+            return Ok(be32(data, at)? & NON_SYNC == 0);
+        }
+        if flags & 0x400 != 0 {
+            // Per-sample flags: skip duration and size of the first sample if present.
+            let mut s = at;
+            if flags & 0x100 != 0 {
+                s += 4;
+            }
+            if flags & 0x200 != 0 {
+                s += 4;
+            }
+            return Ok(be32(data, s)? & NON_SYNC == 0);
+        }
+    }
+    Ok(default_flags.is_none_or(|f| f & NON_SYNC == 0))
+}
+
+/// Timing and flags of an input buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BufferMeta {
+    /// Presentation time in the pipeline's time.
+    pub pts: Option<u64>,
+    /// Decode time.
+    pub dts: Option<u64>,
+    /// Duration.
+    pub duration: Option<u64>,
+    /// Upstream's DELTA_UNIT flag.
+    pub delta_unit: bool,
+}
+
+impl BufferMeta {
+    fn has_time(&self) -> bool {
+        self.pts.is_some() || self.dts.is_some()
+    }
+}
+
+/// One assembled fragment, ready to be one frame of the data stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fragment {
+    /// `ftyp+moov+moof+mdat` for key frames, `moof+mdat` otherwise.
+    pub data: Vec<u8>,
+    /// Starts with a sync sample.
+    pub key: bool,
+    /// Timing of the first timed input buffer that belonged to it.
+    pub meta: Option<BufferMeta>,
+}
+
+/// Collects mp4mux output into whole fragments.
+#[derive(Debug, Default)]
+pub struct Assembler {
+    pending: Vec<u8>,
+    header: Vec<u8>,
+    fragment: Vec<u8>,
+    moof: Option<(usize, usize)>,
+    meta: Option<BufferMeta>,
+}
+
+impl Assembler {
+    /// A fresh assembler (no header seen).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The current ftyp+moov header (empty before the muxer sent it).
+    pub fn header(&self) -> &[u8] {
+        &self.header
+    }
+
+    /// Feeds one input buffer; returns the fragments it completed.
+    pub fn push(&mut self, data: &[u8], meta: BufferMeta) -> Result<Vec<Fragment>, Fmp4Error> {
+        if meta.has_time() && self.meta.is_none() {
+            self.meta = Some(meta);
+        }
+        self.pending.extend_from_slice(data);
+        let mut out = Vec::new();
+        let mut at = 0;
+        while let Some(b) = box_at(&self.pending, at)? {
+            let bytes = &self.pending[b.start..b.end];
+            match &b.kind {
+                b"ftyp" => {
+                    self.header.clear();
+                    self.header.extend_from_slice(bytes);
+                }
+                b"moov" => self.header.extend_from_slice(bytes),
+                b"styp" | b"sidx" | b"prft" | b"emsg" => self.fragment.extend_from_slice(bytes),
+                b"moof" => {
+                    let start = self.fragment.len();
+                    self.fragment.extend_from_slice(bytes);
+                    self.moof = Some((start, self.fragment.len()));
+                }
+                b"mdat" => {
+                    self.fragment.extend_from_slice(bytes);
+                    out.push(self.finish_fragment()?);
+                }
+                // mfra (end-of-file random access table), free, skip, udta...: not part of any fragment.
+                _ => tracing::debug!(kind = %String::from_utf8_lossy(&b.kind), "dropping top-level box"),
+            }
+            at = b.end;
+        }
+        self.pending.drain(..at);
+        if self.pending.len() > MAX_PENDING {
+            return Err(Fmp4Error::Overflow(MAX_PENDING));
+        }
+        Ok(out)
+    }
+
+    fn finish_fragment(&mut self) -> Result<Fragment, Fmp4Error> {
+        let meta = self.meta.take();
+        let key = match (meta, self.moof) {
+            (Some(m), _) => !m.delta_unit,
+            (None, Some((s, e))) => {
+                let moof = BoxRef {
+                    kind: *b"moof",
+                    start: s,
+                    body: s + 8,
+                    end: e,
+                };
+                moof_starts_with_sync_sample(&self.fragment, &moof)?
+            }
+            (None, None) => false,
+        };
+        self.moof = None;
+        let body = std::mem::take(&mut self.fragment);
+        let data = if key && !self.header.is_empty() {
+            let mut d = Vec::with_capacity(self.header.len() + body.len());
+            d.extend_from_slice(&self.header);
+            d.extend_from_slice(&body);
+            d
+        } else {
+            body
+        };
+        Ok(Fragment { data, key, meta })
+    }
+}
+
+/// Rewrites fragment decode times onto the TAI timeline while reading.
+#[derive(Debug, Default)]
+pub struct Retimer {
+    timescales: HashMap<u32, u32>,
+}
+
+impl Retimer {
+    /// A retimer that has not seen a moov yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Rewrites `payload` (one stored frame) so that its first track fragment decodes at `tai_ns`, shifting any
+    /// other tracks by the same amount. Payloads without a moof (e.g. MPEG-TS) come back unchanged. A moov in
+    /// the payload updates the known timescales first.
+    pub fn retime(&mut self, payload: &[u8], tai_ns: u64) -> Result<Vec<u8>, Fmp4Error> {
+        let Ok(top) = children(payload, 0, payload.len()) else {
+            return Ok(payload.to_vec());
+        };
+        if top.is_empty() || !top.iter().all(|b| b.kind.iter().all(u8::is_ascii_graphic)) {
+            return Ok(payload.to_vec());
+        }
+        if let Some(moov) = find(&top, b"moov") {
+            self.timescales = track_timescales(payload, moov)?;
+        }
+        let mut out = Vec::with_capacity(payload.len() + 16);
+        let mut shift_ns: Option<i128> = None;
+        for b in &top {
+            if &b.kind == b"moof" {
+                self.rewrite_moof(payload, b, tai_ns, &mut shift_ns, &mut out)?;
+            } else {
+                out.extend_from_slice(&payload[b.start..b.end]);
+            }
+        }
+        Ok(out)
+    }
+
+    fn rewrite_moof(
+        &self,
+        data: &[u8],
+        moof: &BoxRef,
+        tai_ns: u64,
+        shift_ns: &mut Option<i128>,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Fmp4Error> {
+        let parts = children(data, moof.body, moof.end)?;
+        // First pass: new traf bodies; tfdt v0 becomes v1 (4 bytes more) since TAI ticks exceed 32 bits.
+        let mut new_parts: Vec<Vec<u8>> = Vec::with_capacity(parts.len());
+        let mut growth = 0usize;
+        for p in &parts {
+            if &p.kind != b"traf" {
+                new_parts.push(data[p.start..p.end].to_vec());
+                continue;
+            }
+            let traf_parts = children(data, p.body, p.end)?;
+            let track_id = match find(&traf_parts, b"tfhd") {
+                Some(tfhd) => be32(data, tfhd.body + 4)?,
+                None => 0,
+            };
+            let timescale = u128::from(*self.timescales.get(&track_id).unwrap_or(&0));
+            let mut traf = Vec::with_capacity(p.end - p.start + 4);
+            traf.extend_from_slice(&[0, 0, 0, 0]);
+            traf.extend_from_slice(b"traf");
+            for c in &traf_parts {
+                if &c.kind == b"tfdt" && timescale > 0 {
+                    let version = data[c.body];
+                    let old_ticks = if version == 1 {
+                        be64(data, c.body + 4)?
+                    } else {
+                        u64::from(be32(data, c.body + 4)?)
+                    };
+                    let old_ns = old_ticks as u128 * 1_000_000_000 / timescale;
+                    let shift = *shift_ns.get_or_insert(tai_ns as i128 - old_ns as i128);
+                    let new_ns = (old_ns as i128 + shift).max(0) as u128;
+                    // Round up: the demuxer rounds ticks down to nanoseconds, and a time below the stored one
+                    // would fall before a segment that starts at the stored time and be clipped.
+                    let new_ticks = (new_ns * timescale)
+                        .div_ceil(1_000_000_000)
+                        .min(u128::from(u64::MAX)) as u64;
+                    traf.extend_from_slice(&20u32.to_be_bytes());
+                    traf.extend_from_slice(b"tfdt");
+                    traf.extend_from_slice(&[1, 0, 0, 0]);
+                    traf.extend_from_slice(&new_ticks.to_be_bytes());
+                    if version != 1 {
+                        growth += 4;
+                    }
+                } else {
+                    traf.extend_from_slice(&data[c.start..c.end]);
+                }
+            }
+            let len = traf.len() as u32;
+            traf[0..4].copy_from_slice(&len.to_be_bytes());
+            new_parts.push(traf);
+        }
+        // Second pass: trun data offsets are relative to the moof start; the mdat moved by `growth`.
+        if growth > 0 {
+            for part in new_parts.iter_mut().filter(|p| p.get(4..8) == Some(b"traf")) {
+                fix_trun_offsets(part, growth as i32)?;
+            }
+        }
+        let size = 8 + new_parts.iter().map(Vec::len).sum::<usize>();
+        out.extend_from_slice(&(size as u32).to_be_bytes());
+        out.extend_from_slice(b"moof");
+        for p in new_parts {
+            out.extend_from_slice(&p);
+        }
+        Ok(())
+    }
+}
+
+fn fix_trun_offsets(traf: &mut [u8], growth: i32) -> Result<(), Fmp4Error> {
+    let parts = children(traf, 8, traf.len())?;
+    // An explicit base data offset is absolute; leave such fragments alone.
+    if let Some(tfhd) = find(&parts, b"tfhd") {
+        if be32(traf, tfhd.body)? & 0x01 != 0 {
+            return Ok(());
+        }
+    }
+    for trun in parts.iter().filter(|b| &b.kind == b"trun") {
+        let flags = be32(traf, trun.body)? & 0x00FF_FFFF;
+        if flags & 0x01 != 0 {
+            let at = trun.body + 8;
+            let old = be32(traf, at)? as i32;
+            traf[at..at + 4].copy_from_slice(&(old + growth).to_be_bytes());
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mp4box(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
+        let mut v = ((body.len() + 8) as u32).to_be_bytes().to_vec();
+        v.extend_from_slice(kind);
+        v.extend_from_slice(body);
+        v
+    }
+
+    fn full(version: u8, flags: u32, rest: &[u8]) -> Vec<u8> {
+        let mut v = vec![version];
+        v.extend_from_slice(&flags.to_be_bytes()[1..]);
+        v.extend_from_slice(rest);
+        v
+    }
+
+    fn moov(timescale: u32) -> Vec<u8> {
+        let mut tkhd = vec![0u8; 8];
+        tkhd.extend_from_slice(&1u32.to_be_bytes());
+        tkhd.extend_from_slice(&[0u8; 68]);
+        let mut mdhd = vec![0u8; 8];
+        mdhd.extend_from_slice(&timescale.to_be_bytes());
+        mdhd.extend_from_slice(&[0u8; 8]);
+        let mdia = mp4box(b"mdia", &mp4box(b"mdhd", &full(0, 0, &mdhd)));
+        let trak = [mp4box(b"tkhd", &full(0, 0, &tkhd)), mdia].concat();
+        mp4box(b"moov", &mp4box(b"trak", &trak))
+    }
+
+    /// moof with tfhd(track 1), tfdt v0, trun with data offset and first-sample flags.
+    fn moof(ticks: u32, non_sync: bool) -> Vec<u8> {
+        let tfhd = mp4box(b"tfhd", &full(0, 0, &1u32.to_be_bytes()));
+        let tfdt = mp4box(b"tfdt", &full(0, 0, &ticks.to_be_bytes()));
+        let mut trun_body = 1u32.to_be_bytes().to_vec();
+        trun_body.extend_from_slice(&0i32.to_be_bytes());
+        trun_body.extend_from_slice(&(if non_sync { 0x0001_0000u32 } else { 0 }).to_be_bytes());
+        let trun = mp4box(b"trun", &full(0, 0x05, &trun_body));
+        let traf = mp4box(b"traf", &[tfhd, tfdt, trun].concat());
+        let mut m = mp4box(
+            b"moof",
+            &[mp4box(b"mfhd", &full(0, 0, &[0, 0, 0, 1])), traf].concat(),
+        );
+        // data offset = moof size + mdat header
+        let off = (m.len() + 8) as i32;
+        let pos = m.len() - 8;
+        m[pos..pos + 4].copy_from_slice(&off.to_be_bytes());
+        m
+    }
+
+    fn meta(pts: u64, delta: bool) -> BufferMeta {
+        BufferMeta {
+            pts: Some(pts),
+            dts: Some(pts),
+            duration: Some(1),
+            delta_unit: delta,
+        }
+    }
+
+    #[test]
+    fn assembles_mp4mux_style_buffers() {
+        let mut a = Assembler::new();
+        let ftyp = mp4box(b"ftyp", b"iso6");
+        assert!(a.push(&ftyp, BufferMeta::default()).expect("push").is_empty());
+        assert!(a
+            .push(&moov(3000), BufferMeta::default())
+            .expect("push")
+            .is_empty());
+        let m = moof(0, false);
+        assert!(a.push(&m, BufferMeta::default()).expect("push").is_empty());
+        assert!(a
+            .push(&[0, 0, 0, 12, b'm', b'd', b'a', b't'], BufferMeta::default())
+            .expect("push")
+            .is_empty());
+        let frags = a.push(b"KEY!", meta(0, false)).expect("push");
+        assert_eq!(frags.len(), 1);
+        assert!(frags[0].key);
+        assert!(frags[0].data.starts_with(&ftyp));
+        assert_eq!(frags[0].meta.map(|m| m.pts), Some(Some(0)));
+
+        // A delta fragment delivered as one buffer gets no header.
+        let mut whole = moof(100, true);
+        whole.extend_from_slice(&mp4box(b"mdat", b"DELT"));
+        let frags = a.push(&whole, meta(33, true)).expect("push");
+        assert_eq!(frags.len(), 1);
+        assert!(!frags[0].key);
+        assert!(frags[0].data.starts_with(&whole[..8]));
+        assert_eq!(frags[0].data, whole);
+    }
+
+    #[test]
+    fn key_flag_falls_back_to_sample_flags() {
+        let mut a = Assembler::new();
+        let mut f = moof(0, true);
+        f.extend_from_slice(&mp4box(b"mdat", b"x"));
+        assert!(!a.push(&f, BufferMeta::default()).expect("push")[0].key);
+        let mut f = moof(0, false);
+        f.extend_from_slice(&mp4box(b"mdat", b"x"));
+        assert!(a.push(&f, BufferMeta::default()).expect("push")[0].key);
+    }
+
+    #[test]
+    fn garbage_is_an_error() {
+        let mut a = Assembler::new();
+        assert!(a
+            .push(&[0, 0, 0, 3, b'b', b'a', b'd', b'!'], BufferMeta::default())
+            .is_err());
+    }
+
+    #[test]
+    fn retime_rewrites_tfdt_and_fixes_offsets() {
+        let mut r = Retimer::new();
+        let mut payload = [mp4box(b"ftyp", b"iso6"), moov(3000), moof(300, false)].concat();
+        let mdat = mp4box(b"mdat", b"SAMPLE");
+        payload.extend_from_slice(&mdat);
+        let tai = 1_700_000_000_123_456_789u64;
+        let out = r.retime(&payload, tai).expect("retime");
+        assert_eq!(out.len(), payload.len() + 4);
+        let top = children(&out, 0, out.len()).expect("boxes");
+        let moof_box = find(&top, b"moof").expect("moof");
+        let traf = &children(&out, moof_box.body, moof_box.end).expect("parts")[1];
+        let parts = children(&out, traf.body, traf.end).expect("traf");
+        let tfdt = find(&parts, b"tfdt").expect("tfdt");
+        assert_eq!(out[tfdt.body], 1);
+        let ticks = be64(&out, tfdt.body + 4).expect("ticks");
+        assert_eq!(ticks, (tai as u128 * 3000).div_ceil(1_000_000_000) as u64);
+        // trun data offset still points at the sample bytes.
+        let trun = find(&parts, b"trun").expect("trun");
+        let off = be32(&out, trun.body + 8).expect("offset") as usize;
+        assert_eq!(&out[moof_box.start + off..moof_box.start + off + 6], b"SAMPLE");
+
+        // A later delta fragment without moov keeps using the learned timescale.
+        let mut delta = moof(400, true);
+        delta.extend_from_slice(&mdat);
+        let out = r.retime(&delta, tai + 33_333_333).expect("retime");
+        assert_eq!(out.len(), delta.len() + 4);
+
+        // Non-MP4 payloads pass through.
+        let ts = vec![0x47u8; 188];
+        assert_eq!(r.retime(&ts, tai).expect("retime"), ts);
+    }
+}

@@ -1,0 +1,498 @@
+//! Implementation of `pravegasink`.
+//!
+//! Each render appends whole frames through [`VideoWriter`], which keeps the format's rules (key frame before
+//! its index record, discontinuity on the first frame, fsync at index records). Frames reach readers as soon
+//! as they are appended: nothing is buffered in the element, unlike the original plugin which flushed a
+//! 128 KiB buffer only at key frames. With `video/quicktime` input the element assembles mp4mux's separate
+//! moof/mdat buffers into one fragment per frame and puts ftyp+moov in front of every key frame.
+
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use gst::glib;
+use gst::prelude::*;
+use gst::subclass::prelude::*;
+use gst_base::prelude::*;
+use gst_base::subclass::prelude::*;
+use hindsight_store::video::{IndexPolicy, VideoWriter};
+use hindsight_store::{default_store_dir, open_store, Backend, StoreError, StreamName, Timestamp};
+
+use crate::fmp4::{Assembler, BufferMeta};
+use crate::retention::{self, RetentionPolicy};
+use crate::settings::TimestampMode;
+
+static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
+    gst::DebugCategory::new(
+        "pravegasink",
+        gst::DebugColorFlags::empty(),
+        Some("Hindsight stream sink"),
+    )
+});
+
+/// How often retention runs; cheap, but there is no need to do it per frame.
+const RETENTION_INTERVAL: Duration = Duration::from_secs(5);
+
+#[derive(Debug, Clone)]
+struct Settings {
+    stream: Option<String>,
+    store: Option<String>,
+    controller: Option<String>,
+    seal: bool,
+    index_min_sec: f64,
+    index_max_sec: f64,
+    buffer_size: u32,
+    timestamp_mode: TimestampMode,
+    retention_days: f64,
+    retention_bytes: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            stream: None,
+            store: None,
+            controller: None,
+            seal: false,
+            index_min_sec: 0.5,
+            index_max_sec: 10.0,
+            buffer_size: 128 * 1024,
+            timestamp_mode: TimestampMode::RealtimeClock,
+            retention_days: 0.0,
+            retention_bytes: 0,
+        }
+    }
+}
+
+struct Started {
+    store: Arc<dyn Backend>,
+    name: StreamName,
+    writer: Option<VideoWriter>,
+    assembler: Option<Assembler>,
+    /// Unix nanoseconds minus pipeline clock time, measured once so frames stay evenly spaced.
+    clock_to_unix: Option<i128>,
+    end: Option<Timestamp>,
+    retention: RetentionPolicy,
+    last_retention: Instant,
+    seal: bool,
+    frames: u64,
+}
+
+/// The element's instance data.
+#[derive(Default)]
+pub struct PravegaSink {
+    settings: Mutex<Settings>,
+    state: Mutex<Option<Started>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic elsewhere must not turn every later call into a panic too.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn unix_now_ns() -> i128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i128)
+        .unwrap_or(0)
+}
+
+/// Opens the store the settings name: `store`, else `controller`, else the default embedded store.
+pub fn open_configured_store(
+    store: Option<&str>,
+    controller: Option<&str>,
+) -> Result<Arc<dyn Backend>, StoreError> {
+    match (
+        store.filter(|s| !s.is_empty()),
+        controller.filter(|s| !s.is_empty()),
+    ) {
+        (Some(uri), _) => open_store(uri),
+        (None, Some(uri)) => open_store(uri),
+        (None, None) => {
+            let dir = default_store_dir();
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| StoreError::io(format!("cannot create store directory {}", dir.display()), e))?;
+            open_store(&dir.display().to_string())
+        }
+    }
+}
+
+impl PravegaSink {
+    fn timestamp_for(&self, state: &mut Started, mode: TimestampMode, meta: &BufferMeta) -> Timestamp {
+        // Decode time keeps stored times increasing with B-frames, and fMP4 fragment times are decode times.
+        let Some(t) = meta.dts.or(meta.pts) else {
+            return Timestamp::from_nanos(0);
+        };
+        match mode {
+            TimestampMode::Tai => Timestamp::from_nanos(t),
+            TimestampMode::RealtimeClock => {
+                let obj = self.obj();
+                let segment = obj.segment();
+                // Muxers such as mp4mux send a BYTES segment; their buffer times are already running times.
+                let running = match segment.downcast_ref::<gst::ClockTime>() {
+                    Some(s) => s.to_running_time(gst::ClockTime::from_nseconds(t)),
+                    None => Some(gst::ClockTime::from_nseconds(t)),
+                };
+                let (Some(running), Some(base), Some(clock)) = (running, obj.base_time(), obj.clock()) else {
+                    return Timestamp::now();
+                };
+                let clock_time = running.nseconds() as i128 + base.nseconds() as i128;
+                let offset = *state
+                    .clock_to_unix
+                    .get_or_insert_with(|| unix_now_ns() - clock.time().nseconds() as i128);
+                Timestamp::from_unix_nanos(clock_time + offset).unwrap_or_else(|_| Timestamp::now())
+            }
+        }
+    }
+
+    fn write(
+        &self,
+        state: &mut Started,
+        data: &[u8],
+        meta: BufferMeta,
+        key: bool,
+    ) -> Result<(), gst::FlowError> {
+        let mode = lock(&self.settings).timestamp_mode;
+        let ts = self.timestamp_for(state, mode, &meta);
+        let Some(writer) = state.writer.as_mut() else {
+            return Err(gst::FlowError::Flushing);
+        };
+        match writer.append(data, ts, key) {
+            Ok(appended) => {
+                state.frames += 1;
+                if let Some(d) = meta.duration {
+                    state.end = Some(appended.timestamp.saturating_add(Duration::from_nanos(d)));
+                } else {
+                    state.end = Some(appended.timestamp);
+                }
+                gst::trace!(
+                    CAT,
+                    imp = self,
+                    "frame {} at {} ({} bytes, key {key})",
+                    state.frames,
+                    appended.timestamp,
+                    data.len()
+                );
+                Ok(())
+            }
+            Err(e) => {
+                gst::element_imp_error!(
+                    self,
+                    gst::ResourceError::Write,
+                    ["Cannot append to stream {}: {e}", state.name]
+                );
+                Err(gst::FlowError::Error)
+            }
+        }
+    }
+
+    fn run_retention(&self, state: &mut Started) {
+        if state.retention.is_unlimited() || state.last_retention.elapsed() < RETENTION_INTERVAL {
+            return;
+        }
+        state.last_retention = Instant::now();
+        match retention::apply(
+            state.store.as_ref(),
+            &state.name,
+            state.retention,
+            Timestamp::now(),
+        ) {
+            Ok(Some(t)) => gst::info!(CAT, imp = self, "retention: {} now starts at {t}", state.name),
+            Ok(None) => {}
+            // Retention failing must not stop a recording; the next pass tries again.
+            Err(e) => gst::warning!(CAT, imp = self, "retention on {} failed: {e}", state.name),
+        }
+    }
+}
+
+#[glib::object_subclass]
+impl ObjectSubclass for PravegaSink {
+    const NAME: &'static str = "GstPravegaSink";
+    type Type = super::PravegaSink;
+    type ParentType = gst_base::BaseSink;
+}
+
+impl ObjectImpl for PravegaSink {
+    fn properties() -> &'static [glib::ParamSpec] {
+        static PROPS: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
+            vec![
+                glib::ParamSpecString::builder("stream")
+                    .nick("Stream")
+                    .blurb("The stream to write, SCOPE/STREAM (created if missing)")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecString::builder("store")
+                    .nick("Store")
+                    .blurb("Store URI: a directory or file:///path (embedded), tcp://host:9090 or tls://host:9090 (Pravega); default: the embedded store in the XDG data directory")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecString::builder("controller")
+                    .nick("Controller")
+                    .blurb("Pravega controller URI (compatibility with the original plugin); used when store is not set")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecBoolean::builder("seal")
+                    .nick("Seal")
+                    .blurb("Seal the stream when the element stops, so readers end instead of waiting for more")
+                    .default_value(false)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecDouble::builder("index-min-sec")
+                    .nick("Minimum index interval")
+                    .blurb("Key frames closer than this many seconds to the previous index record are not indexed")
+                    .minimum(0.0)
+                    .maximum(3600.0)
+                    .default_value(0.5)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecDouble::builder("index-max-sec")
+                    .nick("Maximum index interval")
+                    .blurb("Force an index record (not a seek target) when this many seconds passed without one")
+                    .minimum(0.0)
+                    .maximum(86400.0)
+                    .default_value(10.0)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecUInt::builder("buffer-size")
+                    .nick("Buffer size")
+                    .blurb("Accepted for compatibility with the original plugin; frames are appended and visible to readers at once, so there is no write buffer")
+                    .default_value(128 * 1024)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecEnum::builder_with_default("timestamp-mode", TimestampMode::RealtimeClock)
+                    .nick("Timestamp mode")
+                    .blurb("How buffer times map to stored TAI timestamps")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecDouble::builder("retention-days")
+                    .nick("Retention days")
+                    .blurb("Delete footage older than this many days while recording (0 keeps everything)")
+                    .minimum(0.0)
+                    .maximum(36500.0)
+                    .default_value(0.0)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecUInt64::builder("retention-bytes")
+                    .nick("Retention bytes")
+                    .blurb("Delete the oldest footage to keep at most about this many bytes (0 keeps everything)")
+                    .default_value(0)
+                    .mutable_playing()
+                    .build(),
+            ]
+        });
+        PROPS.as_ref()
+    }
+
+    fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
+        let mut s = lock(&self.settings);
+        match pspec.name() {
+            "stream" => s.stream = value.get().unwrap_or_default(),
+            "store" => s.store = value.get().unwrap_or_default(),
+            "controller" => s.controller = value.get().unwrap_or_default(),
+            "seal" => s.seal = value.get().unwrap_or(false),
+            "index-min-sec" => s.index_min_sec = value.get().unwrap_or(0.5),
+            "index-max-sec" => s.index_max_sec = value.get().unwrap_or(10.0),
+            "buffer-size" => s.buffer_size = value.get().unwrap_or(128 * 1024),
+            "timestamp-mode" => s.timestamp_mode = value.get().unwrap_or_default(),
+            "retention-days" => s.retention_days = value.get().unwrap_or(0.0),
+            "retention-bytes" => s.retention_bytes = value.get().unwrap_or(0),
+            other => gst::warning!(CAT, imp = self, "unknown property {other}"),
+        }
+        // Retention may change while recording.
+        let retention = retention_policy(&s);
+        drop(s);
+        if let Some(state) = lock(&self.state).as_mut() {
+            state.retention = retention;
+        }
+    }
+
+    fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
+        let s = lock(&self.settings);
+        match pspec.name() {
+            "stream" => s.stream.to_value(),
+            "store" => s.store.to_value(),
+            "controller" => s.controller.to_value(),
+            "seal" => s.seal.to_value(),
+            "index-min-sec" => s.index_min_sec.to_value(),
+            "index-max-sec" => s.index_max_sec.to_value(),
+            "buffer-size" => s.buffer_size.to_value(),
+            "timestamp-mode" => s.timestamp_mode.to_value(),
+            "retention-days" => s.retention_days.to_value(),
+            "retention-bytes" => s.retention_bytes.to_value(),
+            _ => pspec.default_value().clone(),
+        }
+    }
+
+    fn constructed(&self) {
+        self.parent_constructed();
+        // A storage sink records as fast as data comes; it must not throttle files to real time.
+        self.obj().set_sync(false);
+    }
+}
+
+fn retention_policy(s: &Settings) -> RetentionPolicy {
+    RetentionPolicy {
+        max_age: (s.retention_days > 0.0).then(|| Duration::from_secs_f64(s.retention_days * 86400.0)),
+        max_bytes: (s.retention_bytes > 0).then_some(s.retention_bytes),
+    }
+}
+
+impl GstObjectImpl for PravegaSink {}
+
+impl ElementImpl for PravegaSink {
+    fn metadata() -> Option<&'static gst::subclass::ElementMetadata> {
+        static META: LazyLock<gst::subclass::ElementMetadata> = LazyLock::new(|| {
+            gst::subclass::ElementMetadata::new(
+                "Pravega byte-stream sink",
+                "Sink/File/Network",
+                "Appends buffers as frames with a key-frame index to a Hindsight/Pravega video stream",
+                "Hindsight developers",
+            )
+        });
+        Some(&*META)
+    }
+
+    fn pad_templates() -> &'static [gst::PadTemplate] {
+        static TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
+            match gst::PadTemplate::new(
+                "sink",
+                gst::PadDirection::Sink,
+                gst::PadPresence::Always,
+                &gst::Caps::new_any(),
+            ) {
+                Ok(t) => vec![t],
+                Err(e) => {
+                    gst::error!(CAT, "cannot create pad template: {e}");
+                    Vec::new()
+                }
+            }
+        });
+        TEMPLATES.as_ref()
+    }
+}
+
+impl BaseSinkImpl for PravegaSink {
+    fn start(&self) -> Result<(), gst::ErrorMessage> {
+        let s = lock(&self.settings).clone();
+        let Some(stream) = s.stream.as_deref().filter(|v| !v.is_empty()) else {
+            return Err(gst::error_msg!(
+                gst::ResourceError::Settings,
+                ["The stream property is not set (SCOPE/STREAM)"]
+            ));
+        };
+        let name = StreamName::parse(stream)
+            .map_err(|e| gst::error_msg!(gst::ResourceError::Settings, ["Bad stream name: {e}"]))?;
+        let store = open_configured_store(s.store.as_deref(), s.controller.as_deref())
+            .map_err(|e| gst::error_msg!(gst::ResourceError::OpenWrite, ["Cannot open store: {e}"]))?;
+        let policy = IndexPolicy {
+            min_interval: Duration::from_secs_f64(s.index_min_sec.max(0.0)),
+            max_interval: Duration::from_secs_f64(s.index_max_sec.max(0.0)),
+        };
+        let writer = VideoWriter::open(store.as_ref(), &name, policy).map_err(|e| match e {
+            StoreError::WriterBusy(_) => gst::error_msg!(gst::ResourceError::Busy, ["{e}"]),
+            other => gst::error_msg!(
+                gst::ResourceError::OpenWrite,
+                [
+                    "Cannot open stream {name} for writing in {}: {other}",
+                    store.uri()
+                ]
+            ),
+        })?;
+        gst::info!(
+            CAT,
+            imp = self,
+            "writing {name} in {} from offset {}",
+            store.uri(),
+            writer.data_tail()
+        );
+        *lock(&self.state) = Some(Started {
+            store,
+            name,
+            writer: Some(writer),
+            assembler: None,
+            clock_to_unix: None,
+            end: None,
+            retention: retention_policy(&s),
+            last_retention: Instant::now(),
+            seal: s.seal,
+            frames: 0,
+        });
+        Ok(())
+    }
+
+    fn stop(&self) -> Result<(), gst::ErrorMessage> {
+        let Some(mut state) = lock(&self.state).take() else {
+            return Ok(());
+        };
+        let Some(writer) = state.writer.take() else {
+            return Ok(());
+        };
+        let result = if state.seal {
+            writer.finish_and_seal(state.end)
+        } else {
+            writer.finish(state.end)
+        };
+        result.map_err(|e| {
+            gst::error_msg!(
+                gst::ResourceError::Write,
+                ["Cannot finish stream {}: {e}", state.name]
+            )
+        })?;
+        gst::info!(
+            CAT,
+            imp = self,
+            "stopped {} after {} frames",
+            state.name,
+            state.frames
+        );
+        Ok(())
+    }
+
+    fn set_caps(&self, caps: &gst::Caps) -> Result<(), gst::LoggableError> {
+        let is_mp4 = caps.structure(0).is_some_and(|s| s.name() == "video/quicktime");
+        if let Some(state) = lock(&self.state).as_mut() {
+            // Keep a running assembler across renegotiation: it holds the current moov.
+            if is_mp4 && state.assembler.is_none() {
+                state.assembler = Some(Assembler::new());
+            } else if !is_mp4 {
+                state.assembler = None;
+            }
+        }
+        Ok(())
+    }
+
+    fn render(&self, buffer: &gst::Buffer) -> Result<gst::FlowSuccess, gst::FlowError> {
+        let map = buffer.map_readable().map_err(|_| {
+            gst::element_imp_error!(self, gst::ResourceError::Read, ["Cannot map buffer"]);
+            gst::FlowError::Error
+        })?;
+        let meta = BufferMeta {
+            pts: buffer.pts().map(|t| t.nseconds()),
+            dts: buffer.dts().map(|t| t.nseconds()),
+            duration: buffer.duration().map(|t| t.nseconds()),
+            delta_unit: buffer.flags().contains(gst::BufferFlags::DELTA_UNIT),
+        };
+        let mut guard = lock(&self.state);
+        let Some(state) = guard.as_mut() else {
+            return Err(gst::FlowError::Flushing);
+        };
+        match state.assembler.as_mut().map(|a| a.push(&map, meta)) {
+            Some(Ok(fragments)) => {
+                for f in fragments {
+                    let meta = f.meta.unwrap_or_default();
+                    self.write(state, &f.data, meta, f.key)?;
+                }
+            }
+            Some(Err(e)) => {
+                gst::element_imp_error!(self, gst::StreamError::Demux, ["Input is not fragmented MP4 as mp4mux streamable=true fragment-duration=1 makes it: {e}"]);
+                return Err(gst::FlowError::Error);
+            }
+            None => {
+                if !buffer.flags().contains(gst::BufferFlags::HEADER) || map.len() > 0 {
+                    self.write(state, &map, meta, !meta.delta_unit)?;
+                }
+            }
+        }
+        self.run_retention(state);
+        Ok(gst::FlowSuccess::Ok)
+    }
+}
