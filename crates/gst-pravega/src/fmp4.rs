@@ -244,8 +244,18 @@ impl Assembler {
 
     /// Feeds one input buffer; returns the fragments it completed.
     pub fn push(&mut self, data: &[u8], meta: BufferMeta) -> Result<Vec<Fragment>, Fmp4Error> {
-        if meta.has_time() && self.meta.is_none() {
-            self.meta = Some(meta);
+        if meta.has_time() {
+            match self.meta.as_mut() {
+                None => self.meta = Some(meta),
+                // A fragment may hold several samples (mp4mux puts the last two together at EOS): its
+                // duration is theirs together, so an end record after it covers all of them.
+                Some(m) => {
+                    m.duration = match (m.duration, meta.duration) {
+                        (Some(a), Some(b)) => Some(a + b),
+                        (a, b) => a.or(b),
+                    }
+                }
+            }
         }
         self.pending.extend_from_slice(data);
         let mut out = Vec::new();

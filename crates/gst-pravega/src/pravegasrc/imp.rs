@@ -132,6 +132,12 @@ impl PravegaSrc {
             return Ok(f);
         }
         loop {
+            // The end of the data at start is reached without waiting for more.
+            if let Some(EndBound::Offset(end)) = st.end {
+                if st.reader.position() >= end {
+                    return Err(gst::FlowError::Eos);
+                }
+            }
             match st.reader.next_frame(Instant::now() + WAIT_SLICE, interrupt) {
                 Ok(ReadOutcome::Frame(f)) => return Ok(f),
                 Ok(ReadOutcome::TimedOut) => continue,
