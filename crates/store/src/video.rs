@@ -512,7 +512,7 @@ impl VideoReader {
                 return Ok(ReadOutcome::Interrupted);
             }
             match self.read_or_wait(self.pos, &mut header, deadline, interrupt)? {
-                Step::Done => {}
+                Step::Done { .. } => {}
                 Step::Moved => continue,
                 Step::Stop(outcome) => return Ok(outcome),
             }
@@ -530,15 +530,25 @@ impl VideoReader {
                 }
             };
             let mut payload = vec![0u8; h.payload_len];
-            match self.read_or_wait(
+            let waited = match self.read_or_wait(
                 self.pos + FRAME_HEADER_LEN as u64,
                 &mut payload,
                 deadline,
                 interrupt,
             )? {
-                Step::Done => {}
+                Step::Done { waited } => waited,
                 Step::Moved => continue,
                 Step::Stop(outcome) => return Ok(outcome),
+            };
+            // While we waited for the payload, its writer may have died mid-frame and the next writer cut
+            // the torn frame off and appended from its start: the bytes we just read then belong to other
+            // frames. Their header at this offset differs from the one we hold, so read it again. Frames
+            // that were complete at once need no check (so a remote backend pays no extra round trip).
+            if waited && !self.header_still_at_pos(&header)? {
+                tracing::warn!(stream = %self.names.data, offset = self.pos,
+                    "frame replaced while waiting for it (writer crashed and restarted); reading again");
+                self.discont_pending = true;
+                continue;
             }
             let frame = Frame {
                 offset: self.pos,
@@ -550,6 +560,17 @@ impl VideoReader {
             self.discont_pending = false;
             debug_assert!(h.frame_len() <= MAX_FRAME_LEN);
             return Ok(ReadOutcome::Frame(frame));
+        }
+    }
+
+    /// True if the header bytes at the current position are still `header`.
+    fn header_still_at_pos(&mut self, header: &[u8; FRAME_HEADER_LEN]) -> Result<bool> {
+        let mut now = [0u8; FRAME_HEADER_LEN];
+        match read_exact_at(self.data.as_mut(), self.pos, &mut now) {
+            Ok(complete) => Ok(complete && now == *header),
+            // Truncated meanwhile: the next pass moves to the new head.
+            Err(StoreError::Truncated { .. }) => Ok(false),
+            Err(e) => Err(e),
         }
     }
 
@@ -573,9 +594,10 @@ impl VideoReader {
         deadline: Instant,
         interrupt: &Interrupt,
     ) -> Result<Step> {
+        let mut waited = false;
         loop {
             match read_exact_at(self.data.as_mut(), offset, buf) {
-                Ok(true) => return Ok(Step::Done),
+                Ok(true) => return Ok(Step::Done { waited }),
                 Ok(false) => {}
                 Err(StoreError::Truncated { head, .. }) => {
                     tracing::info!(stream = %self.names.data, from = self.pos, head, "data truncated; moving to the new head");
@@ -586,7 +608,10 @@ impl VideoReader {
             }
             let last_needed = offset + buf.len() as u64 - 1;
             match self.data.wait_beyond(last_needed, deadline, interrupt)? {
-                WaitOutcome::Data => continue,
+                WaitOutcome::Data => {
+                    waited = true;
+                    continue;
+                }
                 WaitOutcome::TimedOut => return Ok(Step::Stop(ReadOutcome::TimedOut)),
                 WaitOutcome::Interrupted => return Ok(Step::Stop(ReadOutcome::Interrupted)),
                 WaitOutcome::Sealed => return Ok(Step::Stop(ReadOutcome::End)),
@@ -596,7 +621,10 @@ impl VideoReader {
 }
 
 enum Step {
-    Done,
+    /// `buf` is filled; `waited` if that took a wait at the tail.
+    Done {
+        waited: bool,
+    },
     Moved,
     Stop(ReadOutcome),
 }

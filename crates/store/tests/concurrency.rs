@@ -286,3 +286,62 @@ fn an_interrupt_ends_a_wait_for_the_rest_of_a_frame() {
         other => panic!("expected the completed frame, got {other:?}"),
     }
 }
+
+#[test]
+fn a_reader_waiting_inside_a_torn_frame_continues_with_the_next_writer() {
+    // A writer dies in the middle of a frame while a reader, which already has that frame's header, waits for
+    // the rest. The next writer cuts the torn frame off and appends from its start: the reader must go on
+    // with the new frames (marked discontinuous), not glue new bytes onto the old header.
+    let (_dir, store) = temp_store(1 << 20);
+    let cam = name("site/cam");
+    let mut writer = VideoWriter::open(&store, &cam, IndexPolicy::default()).expect("open writer");
+    let first = writer.append(&payload(0, 3000), at_ms(0), true).expect("append");
+    drop(writer);
+    let torn_at = store.info(&cam).expect("info").tail;
+    let torn = encode_frame(Flags::new(false, false, false), at_ms(40), &payload(1, 50_000));
+    let mut raw = store.writer(&cam).expect("byte writer");
+    raw.append(&torn[..FRAME_HEADER_LEN + 1000])
+        .expect("append the start of a frame");
+    drop(raw);
+
+    let (store2, cam2) = (store.clone(), cam.clone());
+    let reader_thread = thread::spawn(move || {
+        let mut reader = VideoReader::open(&store2, &cam2).expect("open reader");
+        let interrupt = Interrupt::new().expect("interrupt");
+        let mut seen = Vec::new();
+        while seen.len() < 4 {
+            match reader.next_frame(Instant::now() + Duration::from_secs(10), &interrupt) {
+                Ok(ReadOutcome::Frame(f)) => {
+                    seen.push((f.offset, check_payload(&f.payload), f.discontinuity));
+                }
+                Ok(other) => panic!("unexpected {other:?} after {seen:?}"),
+                Err(e) => panic!("reader failed after {seen:?}: {e}"),
+            }
+        }
+        seen
+    });
+    // Let the reader read frame 0 and block on the torn frame's payload.
+    thread::sleep(Duration::from_millis(200));
+    let mut writer = VideoWriter::open(&store, &cam, IndexPolicy::default()).expect("repairing writer");
+    assert_eq!(writer.data_tail(), torn_at, "the torn frame was cut off");
+    // Enough new bytes to cover the torn frame's claimed length.
+    let mut offsets = Vec::new();
+    for seq in 2..5u64 {
+        offsets.push(
+            writer
+                .append(&payload(seq, 30_000), at_ms(seq * 40), seq == 2)
+                .expect("append")
+                .offset,
+        );
+    }
+    let seen = reader_thread.join().expect("reader thread");
+    assert_eq!(
+        seen,
+        [
+            (first.offset, Some(0), true),
+            (offsets[0], Some(2), true),
+            (offsets[1], Some(3), false),
+            (offsets[2], Some(4), false),
+        ]
+    );
+}
