@@ -65,6 +65,17 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         index: PathBuf,
     },
+    /// Open the app and play a stream (from its first key frame unless --live or --at).
+    Play {
+        /// The stream, SCOPE/STREAM.
+        stream: String,
+        /// Start at the live edge and follow it.
+        #[arg(long, conflicts_with = "at")]
+        live: bool,
+        /// Start at the key frame at or before this RFC 3339 time.
+        #[arg(long, value_name = "TIME")]
+        at: Option<String>,
+    },
     /// Delete footage before a time (at the key frame at or before it), index first, then data.
     Truncate {
         /// The stream, SCOPE/STREAM.

@@ -5,6 +5,7 @@
 mod cli;
 mod cmd;
 mod config;
+mod engine;
 mod human;
 mod store_location;
 mod ui;
@@ -57,6 +58,24 @@ fn run_command(store: Option<&str>, command: Command) -> anyhow::Result<()> {
             let store = store_location::open_or_create_default(store)?;
             cmd::import::run(store.as_ref(), &name, &data, &index, &mut out)
         }
+        Command::Play { stream, live, at } => {
+            let name = cmd::parse_stream(&stream)?;
+            let start = match (live, at) {
+                (true, _) => engine::player::StartAt::Live,
+                (false, Some(text)) => engine::player::StartAt::Time(
+                    hindsight_store::Timestamp::parse_rfc3339(&text).context("bad --at time")?,
+                ),
+                (false, None) => engine::player::StartAt::Earliest,
+            };
+            let store = store_location::open(store)?;
+            if !hindsight_store::video::video_stream_exists(store.as_ref(), &name)
+                .with_context(|| format!("cannot read store {}", store.uri()))?
+            {
+                anyhow::bail!("stream {name} does not exist in {}", store.uri());
+            }
+            ui::run(store, Some((name, start)));
+            Ok(())
+        }
         Command::Truncate { stream, before } => {
             let name = cmd::parse_stream(&stream)?;
             let store = store_location::open(store)?;
@@ -71,7 +90,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(command) => run_command(cli.store.as_deref(), command),
-        None => store_location::open_or_create_default(cli.store.as_deref()).map(ui::run),
+        None => {
+            store_location::open_or_create_default(cli.store.as_deref()).map(|store| ui::run(store, None))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

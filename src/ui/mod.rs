@@ -3,12 +3,15 @@
 
 mod library;
 mod localtime;
+mod player_page;
+mod timeline;
+mod timeline_model;
 mod window;
 
 use std::sync::Arc;
 
 use gettextrs::gettext;
-use hindsight_store::Backend;
+use hindsight_store::{Backend, StreamName};
 use relm4::{adw, gtk, RelmApp};
 
 use crate::config;
@@ -23,11 +26,11 @@ fn init_gettext() {
     let _ = gettextrs::textdomain(config::GETTEXT_PACKAGE);
 }
 
-/// Runs the app window on `store` until it is closed.
-pub fn run(store: Arc<dyn Backend>) {
+/// Runs the app window on `store` until it is closed, optionally opening a stream at once.
+pub fn run(store: Arc<dyn Backend>, play: Option<(StreamName, crate::engine::player::StartAt)>) {
     init_gettext();
     gtk::glib::set_application_name(&gettext("Hindsight"));
     let app = adw::Application::builder().application_id(config::APP_ID).build();
     let app = RelmApp::from_app(app).with_args(Vec::new());
-    app.run::<window::Window>(store);
+    app.run::<window::Window>(window::Init { store, play });
 }

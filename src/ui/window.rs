@@ -11,7 +11,10 @@ use relm4::factory::FactoryVecDeque;
 use relm4::{adw, gtk, Component, ComponentParts, ComponentSender};
 
 use crate::config;
+use crate::engine::player::StartAt;
 use crate::ui::library::{LibraryEntry, RowOutput};
+use crate::ui::player_page::PlayerPage;
+use hindsight_store::StreamName;
 
 /// How often the library re-reads the store; cheap (two index records per stream).
 const REFRESH_INTERVAL: Duration = Duration::from_secs(3);
@@ -32,8 +35,22 @@ pub enum Msg {
     Refresh,
     /// A stream was activated in the library.
     Open(String),
+    /// Back from the player to the library.
+    Back,
     /// Show the About window.
     About,
+    /// A transient message.
+    Toast(String),
+    /// Toggle fullscreen.
+    Fullscreen,
+}
+
+/// What the window starts with.
+pub struct Init {
+    /// The store.
+    pub store: Arc<dyn Backend>,
+    /// A stream to open at once (`hindsight play`).
+    pub play: Option<(StreamName, StartAt)>,
 }
 
 /// Results of background work.
@@ -50,6 +67,8 @@ pub struct Window {
     entries: FactoryVecDeque<LibraryEntry>,
     loading: bool,
     toasts: adw::ToastOverlay,
+    player: PlayerPage,
+    playing: Option<String>,
 }
 
 fn load(store: &dyn Backend) -> Result<Vec<LibraryEntry>, String> {
@@ -66,7 +85,7 @@ fn load(store: &dyn Backend) -> Result<Vec<LibraryEntry>, String> {
 
 #[relm4::component(pub)]
 impl Component for Window {
-    type Init = Arc<dyn Backend>;
+    type Init = Init;
     type Input = Msg;
     type Output = ();
     type CommandOutput = CmdOut;
@@ -85,13 +104,30 @@ impl Component for Window {
                     adw::HeaderBar {
                         #[wrap(Some)]
                         set_title_widget = &adw::WindowTitle {
-                            set_title: &gettext("Hindsight"),
+                            #[watch]
+                            set_title: model.playing.as_deref().unwrap_or(&gettext("Hindsight")),
                             set_subtitle: &model.store.uri(),
+                        },
+                        pack_start = &gtk::Button {
+                            set_icon_name: "go-previous-symbolic",
+                            set_tooltip_text: Some(&gettext("Back to the library")),
+                            #[watch]
+                            set_visible: model.playing.is_some(),
+                            connect_clicked => Msg::Back,
                         },
                         pack_start = &gtk::Button {
                             set_icon_name: "view-refresh-symbolic",
                             set_tooltip_text: Some(&gettext("Refresh")),
+                            #[watch]
+                            set_visible: model.playing.is_none(),
                             connect_clicked => Msg::Refresh,
+                        },
+                        pack_end = &gtk::Button {
+                            set_icon_name: "view-fullscreen-symbolic",
+                            set_tooltip_text: Some(&gettext("Fullscreen (F)")),
+                            #[watch]
+                            set_visible: model.playing.is_some(),
+                            connect_clicked => Msg::Fullscreen,
                         },
                         pack_end = &gtk::Button {
                             set_icon_name: "help-about-symbolic",
@@ -101,6 +137,11 @@ impl Component for Window {
                     },
 
                     gtk::Stack {
+                      set_vexpand: true,
+                      set_transition_type: gtk::StackTransitionType::SlideLeftRight,
+                      #[local_ref]
+                      add_named[Some("player")] = player_widget -> gtk::Box {},
+                      add_named[Some("main")] = &gtk::Stack {
                         set_vexpand: true,
                         set_transition_type: gtk::StackTransitionType::Crossfade,
                         add_named[Some("loading")] = &gtk::Spinner {
@@ -158,29 +199,46 @@ impl Component for Window {
                             View::Library => "library",
                             View::Error(_) => "error",
                         },
+                      },
+                      #[watch]
+                      set_visible_child_name: if model.playing.is_some() { "player" } else { "main" },
                     },
                 },
             },
         }
     }
 
-    fn init(store: Self::Init, root: Self::Root, sender: ComponentSender<Self>) -> ComponentParts<Self> {
+    fn init(init: Self::Init, root: Self::Root, sender: ComponentSender<Self>) -> ComponentParts<Self> {
         load_css();
+        let Init { store, play } = init;
+        let player = PlayerPage::new();
+        let toast_sender = sender.input_sender().clone();
+        player.connect_toast(move |text| {
+            let _ = toast_sender.send(Msg::Toast(text));
+        });
         let entries = FactoryVecDeque::builder()
             .launch(gtk::ListBox::default())
             .forward(sender.input_sender(), |out| match out {
                 RowOutput::Open(name) => Msg::Open(name),
             });
-        let model = Window {
+        let mut model = Window {
             store,
             view: View::Loading,
             entries,
             loading: false,
             toasts: adw::ToastOverlay::new(),
+            player,
+            playing: None,
         };
+        if let Some((name, start)) = play {
+            model.player.open(model.store.clone(), name.clone(), start);
+            model.playing = Some(name.to_string());
+        }
         let toasts = &model.toasts;
         let entry_list = model.entries.widget();
+        let player_widget = model.player.widget();
         let widgets = view_output!();
+        install_shortcuts(&root, &model.player, sender.input_sender().clone());
 
         let input = sender.input_sender().clone();
         gtk::glib::timeout_add_local(REFRESH_INTERVAL, move || {
@@ -205,12 +263,29 @@ impl Component for Window {
                 let store = self.store.clone();
                 sender.spawn_oneshot_command(move || CmdOut::Listed(load(store.as_ref())));
             }
-            Msg::Open(name) => {
-                self.toasts.add_toast(adw::Toast::new(&format!(
-                    "{} {name}",
-                    gettext("Playback is not available yet for")
-                )));
+            Msg::Open(name) => match StreamName::parse(&name) {
+                Ok(stream) => {
+                    self.player.open(self.store.clone(), stream, StartAt::Earliest);
+                    self.playing = Some(name);
+                }
+                Err(e) => self.toasts.add_toast(adw::Toast::new(&e.to_string())),
+            },
+            Msg::Back => {
+                self.player.close();
+                self.playing = None;
+                if root.is_fullscreen() {
+                    root.unfullscreen();
+                }
+                sender.input(Msg::Refresh);
             }
+            Msg::Fullscreen => {
+                if root.is_fullscreen() {
+                    root.unfullscreen();
+                } else if self.playing.is_some() {
+                    root.fullscreen();
+                }
+            }
+            Msg::Toast(text) => self.toasts.add_toast(adw::Toast::new(&text)),
             Msg::About => show_about(root),
         }
     }
@@ -248,8 +323,49 @@ impl Component for Window {
 fn load_css() {
     relm4::set_global_css(
         ".live-badge { background: @error_bg_color; color: @error_fg_color; border-radius: 6px; \
-         padding: 2px 8px; font-weight: bold; font-size: smaller; }",
+         padding: 2px 8px; font-weight: bold; font-size: smaller; } \
+         .osd-label { background: rgba(0,0,0,0.6); color: white; border-radius: 6px; padding: 2px 8px; } \
+         .video { background: black; }",
     );
+}
+
+/// Player shortcuts, one vocabulary with the buttons: Space, Left/Right, Page Up/Down, Home/End, L, F, period,
+/// plus/minus and Ctrl+G. They act only while the player page is shown.
+fn install_shortcuts(window: &adw::ApplicationWindow, player: &PlayerPage, input: relm4::Sender<Msg>) {
+    let controller = gtk::ShortcutController::new();
+    controller.set_scope(gtk::ShortcutScope::Global);
+    let add = |accel: &str, f: Box<dyn Fn(&PlayerPage)>| {
+        let page = player.clone();
+        let action = gtk::CallbackAction::new(move |_, _| {
+            if page.stream().is_none() {
+                return gtk::glib::Propagation::Proceed;
+            }
+            f(&page);
+            gtk::glib::Propagation::Stop
+        });
+        match gtk::ShortcutTrigger::parse_string(accel) {
+            Some(trigger) => controller.add_shortcut(gtk::Shortcut::new(Some(trigger), Some(action))),
+            None => tracing::warn!(accel, "bad shortcut"),
+        }
+    };
+    add("space", Box::new(|p| p.toggle_play()));
+    add("Left", Box::new(|p| p.seek_by(-10.0)));
+    add("Right", Box::new(|p| p.seek_by(10.0)));
+    add("Page_Up", Box::new(|p| p.jump_range(false)));
+    add("Page_Down", Box::new(|p| p.jump_range(true)));
+    add("Home", Box::new(|p| p.go_start()));
+    add("End", Box::new(|p| p.go_live()));
+    add("l", Box::new(|p| p.go_live()));
+    add("period", Box::new(|p| p.step_frame()));
+    add("plus", Box::new(|p| p.zoom(0.5)));
+    add("equal", Box::new(|p| p.zoom(0.5)));
+    add("minus", Box::new(|p| p.zoom(2.0)));
+    add("<Control>g", Box::new(|p| p.show_goto()));
+    let fs = input.clone();
+    add("f", Box::new(move |_| fs.emit(Msg::Fullscreen)));
+    let esc = input;
+    add("Escape", Box::new(move |_| esc.emit(Msg::Back)));
+    window.add_controller(controller);
 }
 
 fn show_about(parent: &adw::ApplicationWindow) {

@@ -487,7 +487,7 @@ impl BaseSinkImpl for PravegaSink {
                 return Err(gst::FlowError::Error);
             }
             None => {
-                if !buffer.flags().contains(gst::BufferFlags::HEADER) || map.len() > 0 {
+                if !map.is_empty() {
                     self.write(state, &map, meta, !meta.delta_unit)?;
                 }
             }

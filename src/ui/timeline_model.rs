@@ -1,0 +1,299 @@
+//! The logic behind the timeline widget, free of GTK so it is unit-tested: time ↔ pixel mapping with zoom and
+//! pan, scrub throttling, and the live/behind state.
+
+use std::time::{Duration, Instant};
+
+use hindsight_store::Timestamp;
+
+/// Narrowest window: one minute across the widget.
+pub const MIN_SPAN: Duration = Duration::from_secs(60);
+/// Widest window: two weeks.
+pub const MAX_SPAN: Duration = Duration::from_secs(14 * 24 * 3600);
+
+/// The visible part of the time axis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeWindow {
+    /// Time at the left edge.
+    pub start: Timestamp,
+    /// Time across the whole width.
+    pub span: Duration,
+}
+
+impl TimeWindow {
+    /// A window covering `[from, to]` with a small margin, within the zoom limits.
+    pub fn around(from: Timestamp, to: Timestamp) -> Self {
+        let span = to.duration_since(from).mul_f64(1.05).clamp(MIN_SPAN, MAX_SPAN);
+        let middle = from.nanos() / 2 + to.nanos() / 2;
+        TimeWindow {
+            start: Timestamp::from_nanos(middle.saturating_sub(span.as_nanos() as u64 / 2).max(1)),
+            span,
+        }
+    }
+
+    /// Time at the right edge.
+    pub fn end(&self) -> Timestamp {
+        self.start.saturating_add(self.span)
+    }
+
+    /// Horizontal position of `t` in a widget `width` pixels wide (may be outside 0..width).
+    pub fn x_of(&self, t: Timestamp, width: f64) -> f64 {
+        let dt = t.nanos() as f64 - self.start.nanos() as f64;
+        dt / self.span.as_nanos() as f64 * width
+    }
+
+    /// Time under pixel `x`.
+    pub fn t_of(&self, x: f64, width: f64) -> Timestamp {
+        let frac = if width > 0.0 { x / width } else { 0.0 };
+        let nanos = self.start.nanos() as f64 + frac * self.span.as_nanos() as f64;
+        Timestamp::from_nanos(nanos.max(1.0) as u64)
+    }
+
+    /// Zooms by `factor` (< 1 zooms in) keeping the time under `anchor_x` in place.
+    pub fn zoom(&mut self, factor: f64, anchor_x: f64, width: f64) {
+        let anchor = self.t_of(anchor_x, width);
+        let span = self.span.mul_f64(factor.max(0.01)).clamp(MIN_SPAN, MAX_SPAN);
+        let left = Duration::from_nanos((span.as_nanos() as f64 * (anchor_x / width.max(1.0))) as u64);
+        self.start = anchor.saturating_sub(left);
+        self.span = span;
+    }
+
+    /// Moves the window by `dx` pixels (positive moves towards later times).
+    pub fn pan(&mut self, dx: f64, width: f64) {
+        let dt = dx / width.max(1.0) * self.span.as_nanos() as f64;
+        let nanos = (self.start.nanos() as f64 + dt).max(1.0);
+        self.start = Timestamp::from_nanos(nanos as u64);
+    }
+
+    /// Moves the window so `t` is visible, keeping the zoom (used to follow the playhead).
+    pub fn reveal(&mut self, t: Timestamp) {
+        if t < self.start || t > self.end() {
+            self.start = t.saturating_sub(self.span / 2);
+        }
+    }
+
+    /// Tick spacing for labels: the smallest "nice" step giving at least `min_px` between ticks.
+    pub fn tick_step(&self, width: f64, min_px: f64) -> Duration {
+        const STEPS: [u64; 16] = [
+            1,
+            5,
+            10,
+            30,
+            60,
+            300,
+            600,
+            900,
+            1800,
+            3600,
+            3 * 3600,
+            6 * 3600,
+            12 * 3600,
+            86400,
+            2 * 86400,
+            7 * 86400,
+        ];
+        let per_px = self.span.as_secs_f64() / width.max(1.0);
+        STEPS
+            .iter()
+            .map(|&s| Duration::from_secs(s))
+            .find(|s| s.as_secs_f64() / per_px >= min_px)
+            .unwrap_or(Duration::from_secs(7 * 86400))
+    }
+}
+
+/// Limits how often a drag issues seeks, so dragging stays smooth: at most one seek per interval, and the
+/// last position of a drag is always sought once the interval has passed.
+#[derive(Debug, Clone)]
+pub struct ScrubThrottle {
+    interval: Duration,
+    last_sent: Option<Instant>,
+    pending: Option<Timestamp>,
+}
+
+impl ScrubThrottle {
+    /// A throttle allowing one seek per `interval`.
+    pub fn new(interval: Duration) -> Self {
+        ScrubThrottle {
+            interval,
+            last_sent: None,
+            pending: None,
+        }
+    }
+
+    /// Offers a scrub position at `now`: returns it if a seek may go now, else keeps it for [`Self::due`].
+    pub fn offer(&mut self, t: Timestamp, now: Instant) -> Option<Timestamp> {
+        match self.last_sent {
+            Some(last) if now.duration_since(last) < self.interval => {
+                self.pending = Some(t);
+                None
+            }
+            _ => {
+                self.last_sent = Some(now);
+                self.pending = None;
+                Some(t)
+            }
+        }
+    }
+
+    /// The kept position once its interval has passed (call from a timer).
+    pub fn due(&mut self, now: Instant) -> Option<Timestamp> {
+        let ready = self
+            .last_sent
+            .is_none_or(|last| now.duration_since(last) >= self.interval);
+        if ready {
+            if let Some(t) = self.pending.take() {
+                self.last_sent = Some(now);
+                return Some(t);
+            }
+        }
+        None
+    }
+
+    /// True while a position waits to be sought.
+    pub fn has_pending(&self) -> bool {
+        self.pending.is_some()
+    }
+}
+
+/// How far playback is from the live edge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LiveStatus {
+    /// Within the threshold of the newest data of a stream being recorded.
+    Live,
+    /// Behind the newest data of a stream being recorded.
+    Behind(Duration),
+    /// The stream is not being recorded.
+    NotRecording,
+}
+
+impl LiveStatus {
+    /// Within this of the edge counts as live.
+    pub const THRESHOLD: Duration = Duration::from_millis(1500);
+
+    /// Compares the playhead with the live edge (`None` when the stream is not being written).
+    pub fn compute(position: Option<Timestamp>, edge: Option<Timestamp>) -> Self {
+        match (position, edge) {
+            (_, None) => LiveStatus::NotRecording,
+            (None, Some(_)) => LiveStatus::Behind(Duration::MAX),
+            (Some(p), Some(e)) => {
+                let behind = e.duration_since(p);
+                if behind <= Self::THRESHOLD {
+                    LiveStatus::Live
+                } else {
+                    LiveStatus::Behind(behind)
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: u64 = 1_000_000_000;
+
+    fn t(secs: u64) -> Timestamp {
+        Timestamp::from_nanos(1_700_000_000 * S + secs * S)
+    }
+
+    #[test]
+    fn pixels_and_times_map_both_ways_at_every_zoom() {
+        for span in [60u64, 3600, 86400, 7 * 86400, 14 * 86400] {
+            let w = TimeWindow {
+                start: t(0),
+                span: Duration::from_secs(span),
+            };
+            for width in [100.0, 1280.0] {
+                assert_eq!(w.x_of(t(0), width), 0.0);
+                assert!((w.x_of(w.end(), width) - width).abs() < 1e-6);
+                let mid = w.t_of(width / 2.0, width);
+                assert!((w.x_of(mid, width) - width / 2.0).abs() < 1e-3, "span {span}");
+            }
+        }
+    }
+
+    #[test]
+    fn zoom_keeps_the_anchor_and_respects_limits() {
+        let mut w = TimeWindow {
+            start: t(0),
+            span: Duration::from_secs(3600),
+        };
+        let anchor = w.t_of(300.0, 1000.0);
+        w.zoom(0.5, 300.0, 1000.0);
+        assert_eq!(w.span, Duration::from_secs(1800));
+        let after = w.t_of(300.0, 1000.0);
+        assert!(
+            after.nanos().abs_diff(anchor.nanos()) < 1_000_000,
+            "{anchor} vs {after}"
+        );
+        for _ in 0..40 {
+            w.zoom(0.5, 500.0, 1000.0);
+        }
+        assert_eq!(w.span, MIN_SPAN);
+        for _ in 0..80 {
+            w.zoom(2.0, 500.0, 1000.0);
+        }
+        assert_eq!(w.span, MAX_SPAN);
+    }
+
+    #[test]
+    fn pan_and_reveal() {
+        let mut w = TimeWindow {
+            start: t(0),
+            span: Duration::from_secs(1000),
+        };
+        w.pan(100.0, 1000.0);
+        assert_eq!(w.start, t(100));
+        w.pan(-200.0, 1000.0);
+        assert_eq!(w.start.nanos(), t(0).nanos() - 100 * S);
+        w.reveal(t(5000));
+        assert!(w.start <= t(5000) && t(5000) <= w.end());
+    }
+
+    #[test]
+    fn around_fits_a_range() {
+        let w = TimeWindow::around(t(0), t(7200));
+        assert!(w.start <= t(0) && w.end() >= t(7200));
+        let tiny = TimeWindow::around(t(0), t(1));
+        assert_eq!(tiny.span, MIN_SPAN);
+    }
+
+    #[test]
+    fn tick_steps_grow_with_the_span() {
+        let hour = TimeWindow {
+            start: t(0),
+            span: Duration::from_secs(3600),
+        };
+        let week = TimeWindow {
+            start: t(0),
+            span: Duration::from_secs(7 * 86400),
+        };
+        assert!(hour.tick_step(1000.0, 80.0) < week.tick_step(1000.0, 80.0));
+        assert_eq!(hour.tick_step(1000.0, 80.0), Duration::from_secs(300));
+    }
+
+    #[test]
+    fn scrub_throttle_sends_first_then_latest() {
+        let mut th = ScrubThrottle::new(Duration::from_millis(100));
+        let t0 = Instant::now();
+        assert_eq!(th.offer(t(1), t0), Some(t(1)));
+        assert_eq!(th.offer(t(2), t0 + Duration::from_millis(10)), None);
+        assert_eq!(th.offer(t(3), t0 + Duration::from_millis(20)), None);
+        assert!(th.has_pending());
+        assert_eq!(th.due(t0 + Duration::from_millis(50)), None);
+        assert_eq!(th.due(t0 + Duration::from_millis(100)), Some(t(3)));
+        assert_eq!(th.due(t0 + Duration::from_millis(300)), None);
+        assert_eq!(th.offer(t(4), t0 + Duration::from_millis(400)), Some(t(4)));
+    }
+
+    #[test]
+    fn live_status() {
+        assert_eq!(LiveStatus::compute(Some(t(10)), None), LiveStatus::NotRecording);
+        assert_eq!(LiveStatus::compute(Some(t(10)), Some(t(11))), LiveStatus::Live);
+        assert_eq!(
+            LiveStatus::compute(Some(t(10)), Some(t(40))),
+            LiveStatus::Behind(Duration::from_secs(30))
+        );
+        assert_eq!(LiveStatus::compute(Some(t(50)), Some(t(40))), LiveStatus::Live);
+    }
+}
