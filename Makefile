@@ -18,11 +18,14 @@ run: build
 	./target/release/hindsight $(if $(STORE),--store $(STORE),)
 
 ## Every test of the workspace, with lints first.
-test: deps lint unit-tests
+test: deps lint data-check unit-tests
 
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+data-check:
+	scripts/validate-data
 
 unit-tests:
 	xvfb-run -a -s "-screen 0 1280x800x24" $(CARGO) test --workspace

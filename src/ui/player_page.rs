@@ -18,6 +18,7 @@ use relm4::{adw, gtk};
 use crate::engine::player::{Player, PlayerEvent, StartAt};
 use crate::human;
 use crate::ui::localtime;
+use crate::ui::status_report;
 use crate::ui::timeline::TimelineWidget;
 use crate::ui::timeline_model::{LiveStatus, ScrubThrottle};
 
@@ -52,7 +53,11 @@ struct State {
     recording: bool,
     loading_index: bool,
     generation: u64,
+    /// Go to the live edge once the first frame is up (open with `StartAt::Live`).
+    live_when_ready: bool,
 }
+
+type ToastFn = Box<dyn Fn(String)>;
 
 /// Widgets and state of the page.
 pub struct Inner {
@@ -70,8 +75,9 @@ pub struct Inner {
     goto_entry: gtk::Entry,
     goto_popover: gtk::Popover,
     timeline: TimelineWidget,
-    toast: RefCell<Option<Box<dyn Fn(String)>>>,
+    toast: RefCell<Option<ToastFn>>,
     state: RefCell<State>,
+    error: RefCell<Option<String>>,
 }
 
 /// The player page (cheap to clone).
@@ -215,6 +221,7 @@ impl PlayerPage {
             goto_popover,
             timeline: timeline.clone(),
             toast: RefCell::new(None),
+            error: RefCell::new(None),
             state: RefCell::new(State {
                 store: None,
                 stream: None,
@@ -223,6 +230,7 @@ impl PlayerPage {
                 recording: false,
                 loading_index: false,
                 generation: 0,
+                live_when_ready: false,
             }),
         }));
 
@@ -298,6 +306,8 @@ impl PlayerPage {
             st.generation += 1;
             st.generation
         };
+        // Live opens at the newest key frame and then takes the same path as the Live button.
+        self.0.state.borrow_mut().live_when_ready = start == StartAt::Live;
         let player = Player::new(store.clone(), &stream, start, move |event| {
             if let Some(inner) = weak.upgrade() {
                 PlayerPage(inner).on_event(generation, event);
@@ -307,6 +317,7 @@ impl PlayerPage {
             Ok(player) => {
                 self.0.picture.set_paintable(Some(player.paintable()));
                 self.0.stack.set_visible_child_name("video");
+                *self.0.error.borrow_mut() = None;
                 if let Err(e) = player.play() {
                     self.show_error(&gettext("Playback could not start"), &format!("{e:#}"));
                 }
@@ -350,6 +361,8 @@ impl PlayerPage {
         tracing::warn!(message, detail, "player error");
         self.0.error_page.set_description(Some(message));
         self.0.error_detail.set_label(detail);
+        *self.0.error.borrow_mut() = Some(message.to_owned());
+        self.report(None, false, "not-recording");
         self.0.stack.set_visible_child_name("error");
     }
 
@@ -363,7 +376,13 @@ impl PlayerPage {
             } else {
                 "media-playback-start-symbolic"
             }),
-            PlayerEvent::Settled => self.tick(),
+            PlayerEvent::Settled => {
+                let live = std::mem::take(&mut self.0.state.borrow_mut().live_when_ready);
+                if live {
+                    self.go_live();
+                }
+                self.tick();
+            }
             PlayerEvent::Ended => self.toast(gettext("End of the recording")),
             PlayerEvent::Error { message, detail } => {
                 let stream = self.stream().map(|s| s.to_string()).unwrap_or_default();
@@ -539,6 +558,15 @@ impl PlayerPage {
         } else {
             LiveStatus::NotRecording
         };
+        self.report(
+            pos,
+            player.is_playing(),
+            match status {
+                LiveStatus::Live => "live",
+                LiveStatus::Behind(_) => "behind",
+                LiveStatus::NotRecording => "not-recording",
+            },
+        );
         match status {
             LiveStatus::Live => {
                 self.0.live_badge.set_visible(true);
@@ -563,6 +591,18 @@ impl PlayerPage {
                 }
             }
         }
+    }
+
+    fn report(&self, position: Option<Timestamp>, playing: bool, live: &str) {
+        let stream = self.stream().map(|s| s.to_string()).unwrap_or_default();
+        let error = self.0.error.borrow();
+        status_report::write(&status_report::Status {
+            stream: &stream,
+            position_ns: position.map_or(0, Timestamp::nanos),
+            playing,
+            live,
+            error: error.as_deref(),
+        });
     }
 
     fn reload_index(&self) {

@@ -334,10 +334,17 @@ fn load_css() {
 fn install_shortcuts(window: &adw::ApplicationWindow, player: &PlayerPage, input: relm4::Sender<Msg>) {
     let controller = gtk::ShortcutController::new();
     controller.set_scope(gtk::ShortcutScope::Global);
+    // Capture phase: buttons would otherwise take arrows and space for focus moves and clicks.
+    controller.set_propagation_phase(gtk::PropagationPhase::Capture);
     let add = |accel: &str, f: Box<dyn Fn(&PlayerPage)>| {
         let page = player.clone();
+        let window = window.downgrade();
         let action = gtk::CallbackAction::new(move |_, _| {
-            if page.stream().is_none() {
+            let typing = window
+                .upgrade()
+                .and_then(|w| gtk::prelude::GtkWindowExt::focus(&w))
+                .is_some_and(|f| f.dynamic_cast_ref::<gtk::Editable>().is_some());
+            if page.stream().is_none() || typing {
                 return gtk::glib::Propagation::Proceed;
             }
             f(&page);

@@ -1,0 +1,221 @@
+//! The real app window under X (make test runs the suite under xvfb-run): it shows frames, the position
+//! advances, opening at a time seeks there through the index, and the live edge of a stream being recorded is
+//! reached and followed (`play --live` takes the Live button's path once the first frame is up). The app
+//! reports what it shows through `HINDSIGHT_STATUS_FILE`; screenshots come from ImageMagick's `import`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use gst::prelude::*;
+
+const SEC: u64 = 1_000_000_000;
+
+fn display() -> String {
+    std::env::var("DISPLAY")
+        .expect("the GUI tests need an X display: run them under xvfb-run (make test does)")
+}
+
+/// Records `seconds` of a test pattern into `stream`; `live` paces it in real time (for tailing).
+fn record_pipeline(store: &Path, stream: &str, seconds: u32, live: bool) -> gst::Pipeline {
+    gst::init().expect("gstreamer");
+    gstpravega::register_static().expect("register elements");
+    let frames = seconds * 15;
+    let desc = format!(
+        "videotestsrc is-live={live} num-buffers={frames} pattern=ball ! \
+         video/x-raw,width=320,height=240,framerate=15/1 ! \
+         x264enc key-int-max=15 bframes=0 speed-preset=ultrafast tune=zerolatency ! h264parse ! \
+         video/x-h264,alignment=au ! mp4mux streamable=true fragment-duration=1 ! \
+         pravegasink store={} stream={stream}",
+        store.display()
+    );
+    let pipeline = gst::parse::launch(&desc)
+        .expect("recording pipeline")
+        .downcast::<gst::Pipeline>()
+        .expect("a pipeline");
+    pipeline.set_state(gst::State::Playing).expect("record");
+    pipeline
+}
+
+fn wait_eos(pipeline: &gst::Pipeline) {
+    let bus = pipeline.bus().expect("bus");
+    let msg = bus
+        .timed_pop_filtered(
+            gst::ClockTime::from_seconds(60),
+            &[gst::MessageType::Eos, gst::MessageType::Error],
+        )
+        .expect("recording finished in time");
+    assert!(
+        matches!(msg.view(), gst::MessageView::Eos(_)),
+        "recording failed: {msg:?}"
+    );
+    pipeline.set_state(gst::State::Null).expect("stop");
+}
+
+struct App {
+    child: Child,
+    status: PathBuf,
+}
+
+impl App {
+    fn start(store: &Path, args: &[&str], status: PathBuf) -> Self {
+        let child = Command::new(env!("CARGO_BIN_EXE_hindsight"))
+            .arg("--store")
+            .arg(store)
+            .args(args)
+            .env("DISPLAY", display())
+            .env("HINDSIGHT_STATUS_FILE", &status)
+            .env("GSETTINGS_BACKEND", "memory")
+            .env("GDK_BACKEND", "x11")
+            .env("NO_AT_BRIDGE", "1")
+            .env_remove("HINDSIGHT_STORE")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start hindsight");
+        App { child, status }
+    }
+
+    fn status(&self) -> Option<serde_json::Value> {
+        let text = std::fs::read_to_string(&self.status).ok()?;
+        serde_json::from_str(&text).ok()
+    }
+
+    /// Polls the status until `pred` holds, or panics with the last status after `timeout`.
+    fn wait_for(
+        &self,
+        what: &str,
+        timeout: Duration,
+        pred: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let start = Instant::now();
+        loop {
+            if let Some(s) = self.status() {
+                if pred(&s) {
+                    return s;
+                }
+                if start.elapsed() > timeout {
+                    panic!("timed out waiting for {what}; last status {s}");
+                }
+            } else if start.elapsed() > timeout {
+                panic!("timed out waiting for {what}; no status written");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn position(s: &serde_json::Value) -> u64 {
+    s["position_ns"].as_u64().unwrap_or(0)
+}
+
+/// Standard deviation of the screen's pixel values (0 for a blank screen).
+fn screen_variation(out: &Path) -> f64 {
+    let ok = Command::new("import")
+        .args(["-window", "root"])
+        .arg(out)
+        .env("DISPLAY", display())
+        .status()
+        .expect("run import")
+        .success();
+    assert!(ok, "screenshot failed");
+    let text = Command::new("convert")
+        .arg(out)
+        .args(["-format", "%[fx:standard_deviation]", "info:"])
+        .output()
+        .expect("run convert");
+    String::from_utf8_lossy(&text.stdout)
+        .trim()
+        .parse()
+        .expect("a number from convert")
+}
+
+#[test]
+fn player_shows_frames_advances_seeks_and_goes_live() {
+    let store = tempfile::tempdir().expect("tempdir");
+    let work = tempfile::tempdir().expect("tempdir");
+
+    // History: 30 s recorded as fast as the encoder goes.
+    let history = record_pipeline(store.path(), "site/history", 30, false);
+    wait_eos(&history);
+
+    let app = App::start(
+        store.path(),
+        &["play", "site/history"],
+        work.path().join("status.json"),
+    );
+    let first = app.wait_for("a frame on screen", Duration::from_secs(30), |s| position(s) > 0);
+    assert_eq!(first["stream"], "site/history");
+    assert_eq!(first["error"], serde_json::Value::Null);
+    let later = app.wait_for("the position to advance", Duration::from_secs(10), |s| {
+        position(s) > position(&first) + SEC / 2
+    });
+    assert_eq!(later["playing"], true, "{later}");
+    let shot = work.path().join("history.png");
+    let variation = screen_variation(&shot);
+    assert!(variation > 0.05, "the window looks blank (σ = {variation})");
+
+    // Opening at a time lands on the key frame at or before it (key frames every second here).
+    let t0 = hindsight_store::Timestamp::from_nanos(position(&first));
+    let target = t0.saturating_add(Duration::from_secs(20));
+    let app = App::start(
+        store.path(),
+        &["play", "site/history", "--at", &target.to_rfc3339()],
+        work.path().join("seek.json"),
+    );
+    let sought = app.wait_for("a frame at the requested time", Duration::from_secs(30), |s| {
+        position(s) > 0
+    });
+    let p = position(&sought);
+    assert!(
+        p + 2 * SEC >= target.nanos() && p <= target.nanos() + 3 * SEC,
+        "opened at {p}, asked for {}",
+        target.nanos()
+    );
+    drop(app);
+
+    // Live: a stream being recorded in real time; L jumps to its tail and follows it.
+    let live = record_pipeline(store.path(), "site/live", 40, true);
+    std::thread::sleep(Duration::from_secs(4));
+    let app = App::start(
+        store.path(),
+        &["play", "site/live", "--live"],
+        work.path().join("live.json"),
+    );
+    app.wait_for("the live stream to play", Duration::from_secs(30), |s| {
+        position(s) > 0
+    });
+    let at_live = app.wait_for("the LIVE state", Duration::from_secs(15), |s| s["live"] == "live");
+    let tai_now = hindsight_store::Timestamp::now().nanos();
+    assert!(
+        tai_now.saturating_sub(position(&at_live)) < 3 * SEC,
+        "live position {} is far behind now {tai_now}",
+        position(&at_live)
+    );
+    let _ = screen_variation(&work.path().join("live.png"));
+    drop(app);
+    live.set_state(gst::State::Null).expect("stop live recording");
+}
+
+#[test]
+fn a_missing_stream_is_a_clear_error_not_a_crash() {
+    let store = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(store.path()).expect("store dir");
+    let out = Command::new(env!("CARGO_BIN_EXE_hindsight"))
+        .arg("--store")
+        .arg(store.path())
+        .args(["play", "site/nothing"])
+        .env_remove("HINDSIGHT_STORE")
+        .output()
+        .expect("run hindsight");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("site/nothing does not exist"), "{err}");
+}
