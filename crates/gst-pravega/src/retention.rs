@@ -23,7 +23,9 @@ impl RetentionPolicy {
 }
 
 /// Applies the policy once, `now` being the current time. Returns the first timestamp kept if anything was
-/// deleted. Size retention cuts at the first key frame whose offset leaves at most `max_bytes` behind it.
+/// deleted. Size retention cuts at the first key frame whose offset leaves at most `max_bytes` behind it; when
+/// even the newest key frame leaves more (a limit below one GOP), it cuts at the newest key frame, so that
+/// the stream stays as small as it can while playable instead of growing without bound.
 pub fn apply(
     backend: &dyn Backend,
     name: &StreamName,
@@ -43,9 +45,10 @@ pub fn apply(
             // The first key frame at or after the byte position that leaves `max` bytes.
             let mut candidate = index.first_with_offset_after(keep_from.saturating_sub(1))?;
             let (_, end) = search::IndexSource::bounds(&mut index)?;
+            let mut key = None;
             while let Some((n, rec)) = candidate {
                 if rec.is_seek_target() {
-                    cut_at = Some(cut_at.map_or(rec.timestamp, |t| t.max(rec.timestamp)));
+                    key = Some(rec);
                     break;
                 }
                 candidate = if n + 1 < end {
@@ -54,10 +57,96 @@ pub fn apply(
                     None
                 };
             }
+            if key.is_none() {
+                key = search::last_seek_target(&mut index)?
+                    .map(|(_, rec)| rec)
+                    .filter(|rec| rec.offset > info.head);
+            }
+            if let Some(rec) = key {
+                cut_at = Some(cut_at.map_or(rec.timestamp, |t| t.max(rec.timestamp)));
+            }
         }
     }
     match cut_at {
         Some(t) => Ok(truncate_before_time(backend, name, t)?.map(|r| r.timestamp)),
         None => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hindsight_store::video::{IndexPolicy, VideoWriter};
+    use hindsight_store::{open_store, StreamName};
+
+    const SEC: u64 = 1_000_000_000;
+
+    /// Three GOPs of a key frame and nine delta frames, 1 kB each, one frame every 0.1 s.
+    fn recorded() -> (tempfile::TempDir, std::sync::Arc<dyn Backend>, StreamName) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let backend = open_store(&dir.path().display().to_string()).expect("store");
+        let name = StreamName::parse("ret/unit").expect("name");
+        let mut writer = VideoWriter::open(backend.as_ref(), &name, IndexPolicy::default()).expect("writer");
+        for i in 0..30u64 {
+            let ts = Timestamp::from_nanos(1_000 * SEC + i * SEC / 10);
+            writer.append(&[0u8; 1000], ts, i % 10 == 0).expect("append");
+        }
+        writer.finish(None).expect("finish");
+        (dir, backend, name)
+    }
+
+    fn head_time(backend: &dyn Backend, name: &StreamName) -> u64 {
+        let mut index = IndexReader::open(backend, name).expect("index");
+        search::first_record(&mut index)
+            .expect("first")
+            .expect("a record")
+            .1
+            .timestamp
+            .nanos()
+    }
+
+    #[test]
+    fn size_limit_cuts_at_the_first_key_frame_that_fits() {
+        let (_dir, backend, name) = recorded();
+        let policy = RetentionPolicy {
+            max_age: None,
+            max_bytes: Some(15 * 1020),
+        };
+        let now = Timestamp::now();
+        let kept = apply(backend.as_ref(), &name, policy, now).expect("apply");
+        // 15 frames may stay: the key frame at 2 s leaves 10.
+        assert_eq!(kept.map(Timestamp::nanos), Some(1_002 * SEC));
+        assert_eq!(head_time(backend.as_ref(), &name), 1_002 * SEC);
+        assert_eq!(apply(backend.as_ref(), &name, policy, now).expect("again"), None);
+    }
+
+    #[test]
+    fn a_limit_below_one_gop_keeps_only_the_newest_gop() {
+        let (_dir, backend, name) = recorded();
+        let policy = RetentionPolicy {
+            max_age: None,
+            max_bytes: Some(3000),
+        };
+        let now = Timestamp::now();
+        let kept = apply(backend.as_ref(), &name, policy, now).expect("apply");
+        assert_eq!(kept.map(Timestamp::nanos), Some(1_002 * SEC));
+        // Nothing more can go without losing the newest key frame.
+        assert_eq!(apply(backend.as_ref(), &name, policy, now).expect("again"), None);
+    }
+
+    #[test]
+    fn unlimited_and_small_streams_keep_everything() {
+        let (_dir, backend, name) = recorded();
+        let now = Timestamp::now();
+        assert_eq!(
+            apply(backend.as_ref(), &name, RetentionPolicy::default(), now).expect("apply"),
+            None
+        );
+        let policy = RetentionPolicy {
+            max_age: None,
+            max_bytes: Some(1 << 20),
+        };
+        assert_eq!(apply(backend.as_ref(), &name, policy, now).expect("apply"), None);
+        assert_eq!(head_time(backend.as_ref(), &name), 1_000 * SEC);
     }
 }

@@ -18,6 +18,13 @@ pub enum TimestampMode {
     /// Buffer timestamps already are TAI nanoseconds since 1970 (e.g. copied from pravegasrc).
     #[enum_value(name = "TAI: buffer timestamps are TAI nanoseconds", nick = "tai")]
     Tai,
+    /// `timestamp-base` (TAI; 0 = the wall clock at the first buffer) plus running time: for files, whose
+    /// frames keep their spacing from a chosen start time however fast they are recorded.
+    #[enum_value(
+        name = "Base plus running time: timestamp-base + running time",
+        nick = "base-plus-running-time"
+    )]
+    BasePlusRunningTime,
 }
 
 /// Where `pravegasrc` starts.

@@ -29,8 +29,10 @@ static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     )
 });
 
-/// How often retention runs; cheap, but there is no need to do it per frame.
-const RETENTION_INTERVAL: Duration = Duration::from_secs(5);
+/// Retention runs when there is a new place to cut (a key frame was indexed) and at the first frame, but at
+/// most this often, so that all-intra streams with `index-min-sec=0` do not run it per frame. A timer alone
+/// missed cuts: with a period equal to the GOP it kept firing just before each key frame was written.
+const RETENTION_MIN_INTERVAL: Duration = Duration::from_millis(500);
 
 #[derive(Debug, Clone)]
 struct Settings {
@@ -44,6 +46,7 @@ struct Settings {
     timestamp_mode: TimestampMode,
     retention_days: f64,
     retention_bytes: u64,
+    timestamp_base: u64,
 }
 
 impl Default for Settings {
@@ -59,6 +62,7 @@ impl Default for Settings {
             timestamp_mode: TimestampMode::RealtimeClock,
             retention_days: 0.0,
             retention_bytes: 0,
+            timestamp_base: 0,
         }
     }
 }
@@ -70,9 +74,13 @@ struct Started {
     assembler: Option<Assembler>,
     /// Unix nanoseconds minus pipeline clock time, measured once so frames stay evenly spaced.
     clock_to_unix: Option<i128>,
+    /// TAI of running time 0 in `base-plus-running-time` mode, fixed at the first buffer.
+    base: Option<Timestamp>,
     end: Option<Timestamp>,
     retention: RetentionPolicy,
-    last_retention: Instant,
+    /// A retention pass is due: at the first frame (old footage goes at once) and after each indexed key frame.
+    retention_due: bool,
+    last_retention: Option<Instant>,
     seal: bool,
     frames: u64,
 }
@@ -124,6 +132,16 @@ impl PravegaSink {
         };
         match mode {
             TimestampMode::Tai => Timestamp::from_nanos(t),
+            TimestampMode::BasePlusRunningTime => {
+                let obj = self.obj();
+                let segment = obj.segment();
+                let running = match segment.downcast_ref::<gst::ClockTime>() {
+                    Some(s) => s.to_running_time(gst::ClockTime::from_nseconds(t)),
+                    None => Some(gst::ClockTime::from_nseconds(t)),
+                };
+                let base = *state.base.get_or_insert_with(Timestamp::now);
+                base.saturating_add(Duration::from_nanos(running.map_or(0, |r| r.nseconds())))
+            }
             TimestampMode::RealtimeClock => {
                 let obj = self.obj();
                 let segment = obj.segment();
@@ -159,6 +177,9 @@ impl PravegaSink {
         match writer.append(data, ts, key) {
             Ok(appended) => {
                 state.frames += 1;
+                if appended.record.is_some_and(|r| r.is_seek_target()) {
+                    state.retention_due = true;
+                }
                 if let Some(d) = meta.duration {
                     state.end = Some(appended.timestamp.saturating_add(Duration::from_nanos(d)));
                 } else {
@@ -178,7 +199,7 @@ impl PravegaSink {
                 gst::element_imp_error!(
                     self,
                     gst::ResourceError::Write,
-                    ["Cannot append to stream {}: {e}", state.name]
+                    ("Cannot append to stream {}: {e}", state.name)
                 );
                 Err(gst::FlowError::Error)
             }
@@ -186,10 +207,16 @@ impl PravegaSink {
     }
 
     fn run_retention(&self, state: &mut Started) {
-        if state.retention.is_unlimited() || state.last_retention.elapsed() < RETENTION_INTERVAL {
+        if state.retention.is_unlimited()
+            || !state.retention_due
+            || state
+                .last_retention
+                .is_some_and(|t| t.elapsed() < RETENTION_MIN_INTERVAL)
+        {
             return;
         }
-        state.last_retention = Instant::now();
+        state.retention_due = false;
+        state.last_retention = Some(Instant::now());
         match retention::apply(
             state.store.as_ref(),
             &state.name,
@@ -197,7 +224,7 @@ impl PravegaSink {
             Timestamp::now(),
         ) {
             Ok(Some(t)) => gst::info!(CAT, imp = self, "retention: {} now starts at {t}", state.name),
-            Ok(None) => {}
+            Ok(None) => gst::debug!(CAT, imp = self, "retention: nothing to delete in {}", state.name),
             // Retention failing must not stop a recording; the next pass tries again.
             Err(e) => gst::warning!(CAT, imp = self, "retention on {} failed: {e}", state.name),
         }
@@ -263,6 +290,12 @@ impl ObjectImpl for PravegaSink {
                     .blurb("How buffer times map to stored TAI timestamps")
                     .mutable_ready()
                     .build(),
+                glib::ParamSpecUInt64::builder("timestamp-base")
+                    .nick("Timestamp base")
+                    .blurb("With timestamp-mode=base-plus-running-time: TAI nanoseconds of running time 0 (0 = the wall clock at the first buffer)")
+                    .default_value(0)
+                    .mutable_ready()
+                    .build(),
                 glib::ParamSpecDouble::builder("retention-days")
                     .nick("Retention days")
                     .blurb("Delete footage older than this many days while recording (0 keeps everything)")
@@ -295,6 +328,7 @@ impl ObjectImpl for PravegaSink {
             "timestamp-mode" => s.timestamp_mode = value.get().unwrap_or_default(),
             "retention-days" => s.retention_days = value.get().unwrap_or(0.0),
             "retention-bytes" => s.retention_bytes = value.get().unwrap_or(0),
+            "timestamp-base" => s.timestamp_base = value.get().unwrap_or(0),
             other => gst::warning!(CAT, imp = self, "unknown property {other}"),
         }
         // Retention may change while recording.
@@ -318,6 +352,7 @@ impl ObjectImpl for PravegaSink {
             "timestamp-mode" => s.timestamp_mode.to_value(),
             "retention-days" => s.retention_days.to_value(),
             "retention-bytes" => s.retention_bytes.to_value(),
+            "timestamp-base" => s.timestamp_base.to_value(),
             _ => pspec.default_value().clone(),
         }
     }
@@ -376,25 +411,25 @@ impl BaseSinkImpl for PravegaSink {
         let Some(stream) = s.stream.as_deref().filter(|v| !v.is_empty()) else {
             return Err(gst::error_msg!(
                 gst::ResourceError::Settings,
-                ["The stream property is not set (SCOPE/STREAM)"]
+                ("The stream property is not set (SCOPE/STREAM)")
             ));
         };
         let name = StreamName::parse(stream)
-            .map_err(|e| gst::error_msg!(gst::ResourceError::Settings, ["Bad stream name: {e}"]))?;
+            .map_err(|e| gst::error_msg!(gst::ResourceError::Settings, ("Bad stream name: {e}")))?;
         let store = open_configured_store(s.store.as_deref(), s.controller.as_deref())
-            .map_err(|e| gst::error_msg!(gst::ResourceError::OpenWrite, ["Cannot open store: {e}"]))?;
+            .map_err(|e| gst::error_msg!(gst::ResourceError::OpenWrite, ("Cannot open store: {e}")))?;
         let policy = IndexPolicy {
             min_interval: Duration::from_secs_f64(s.index_min_sec.max(0.0)),
             max_interval: Duration::from_secs_f64(s.index_max_sec.max(0.0)),
         };
         let writer = VideoWriter::open(store.as_ref(), &name, policy).map_err(|e| match e {
-            StoreError::WriterBusy(_) => gst::error_msg!(gst::ResourceError::Busy, ["{e}"]),
+            StoreError::WriterBusy(_) => gst::error_msg!(gst::ResourceError::Busy, ("{e}")),
             other => gst::error_msg!(
                 gst::ResourceError::OpenWrite,
-                [
+                (
                     "Cannot open stream {name} for writing in {}: {other}",
                     store.uri()
-                ]
+                )
             ),
         })?;
         gst::info!(
@@ -410,9 +445,11 @@ impl BaseSinkImpl for PravegaSink {
             writer: Some(writer),
             assembler: None,
             clock_to_unix: None,
+            base: (s.timestamp_base > 0).then(|| Timestamp::from_nanos(s.timestamp_base)),
             end: None,
             retention: retention_policy(&s),
-            last_retention: Instant::now(),
+            retention_due: true,
+            last_retention: None,
             seal: s.seal,
             frames: 0,
         });
@@ -434,7 +471,7 @@ impl BaseSinkImpl for PravegaSink {
         result.map_err(|e| {
             gst::error_msg!(
                 gst::ResourceError::Write,
-                ["Cannot finish stream {}: {e}", state.name]
+                ("Cannot finish stream {}: {e}", state.name)
             )
         })?;
         gst::info!(
@@ -462,7 +499,7 @@ impl BaseSinkImpl for PravegaSink {
 
     fn render(&self, buffer: &gst::Buffer) -> Result<gst::FlowSuccess, gst::FlowError> {
         let map = buffer.map_readable().map_err(|_| {
-            gst::element_imp_error!(self, gst::ResourceError::Read, ["Cannot map buffer"]);
+            gst::element_imp_error!(self, gst::ResourceError::Read, ("Cannot map buffer"));
             gst::FlowError::Error
         })?;
         let meta = BufferMeta {
@@ -483,7 +520,7 @@ impl BaseSinkImpl for PravegaSink {
                 }
             }
             Some(Err(e)) => {
-                gst::element_imp_error!(self, gst::StreamError::Demux, ["Input is not fragmented MP4 as mp4mux streamable=true fragment-duration=1 makes it: {e}"]);
+                gst::element_imp_error!(self, gst::StreamError::Demux, ("Input is not fragmented MP4 as mp4mux streamable=true fragment-duration=1 makes it: {e}"));
                 return Err(gst::FlowError::Error);
             }
             None => {

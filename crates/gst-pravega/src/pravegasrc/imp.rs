@@ -96,10 +96,10 @@ fn parse_time(utc: Option<&str>, ts: u64, what: &str) -> Result<Timestamp, gst::
     }
     match utc.filter(|s| !s.is_empty()) {
         Some(text) => Timestamp::parse_rfc3339(text)
-            .map_err(|e| gst::error_msg!(gst::ResourceError::Settings, ["Bad {what}-utc: {e}"])),
+            .map_err(|e| gst::error_msg!(gst::ResourceError::Settings, ("Bad {what}-utc: {e}"))),
         None => Err(gst::error_msg!(
             gst::ResourceError::Settings,
-            ["{what}-mode=timestamp needs {what}-utc or {what}-timestamp"]
+            ("{what}-mode=timestamp needs {what}-utc or {what}-timestamp")
         )),
     }
 }
@@ -120,9 +120,9 @@ fn caps_for(payload: &[u8]) -> gst::Caps {
 fn store_error(e: &StoreError) -> gst::ErrorMessage {
     match e {
         StoreError::NotFound(n) => {
-            gst::error_msg!(gst::ResourceError::NotFound, ["Stream {n} does not exist"])
+            gst::error_msg!(gst::ResourceError::NotFound, ("Stream {n} does not exist"))
         }
-        other => gst::error_msg!(gst::ResourceError::Read, ["{other}"]),
+        other => gst::error_msg!(gst::ResourceError::Read, ("{other}")),
     }
 }
 
@@ -147,7 +147,7 @@ impl PravegaSrc {
                     gst::element_imp_error!(
                         self,
                         gst::ResourceError::Read,
-                        ["Cannot read stream {}: {e}", st.name]
+                        ("Cannot read stream {}: {e}", st.name)
                     );
                     return Err(gst::FlowError::Error);
                 }
@@ -155,7 +155,9 @@ impl PravegaSrc {
         }
     }
 
-    /// Joins continuation frames (no flags, same time) that followed a frame split at the 8 MiB limit.
+    /// Joins continuation frames (no flags, same time) that followed a frame split at the 8 MiB limit. The
+    /// format cannot tell a buffer that ends exactly at the limit from one that continues, so at the tail of
+    /// an unsealed stream such a buffer waits for the next frame to decide.
     fn join_continuations(
         &self,
         st: &mut Reading,
@@ -164,7 +166,13 @@ impl PravegaSrc {
     ) -> Result<Frame, gst::FlowError> {
         let mut last_len = frame.payload.len();
         while last_len == MAX_FRAME_PAYLOAD {
-            let next = self.next_frame(st, interrupt)?;
+            let next = match self.next_frame(st, interrupt) {
+                Ok(next) => next,
+                // The data (or the range to read) ends right after a full-size frame: the buffer was an exact
+                // multiple of the frame limit and is complete. The next `create` meets the end again.
+                Err(gst::FlowError::Eos) => break,
+                Err(e) => return Err(e),
+            };
             if next.header.flags.0 == 0
                 && next.header.timestamp == frame.header.timestamp
                 && !next.discontinuity
@@ -331,17 +339,17 @@ impl BaseSrcImpl for PravegaSrc {
         let Some(stream) = s.stream.as_deref().filter(|v| !v.is_empty()) else {
             return Err(gst::error_msg!(
                 gst::ResourceError::Settings,
-                ["The stream property is not set (SCOPE/STREAM)"]
+                ("The stream property is not set (SCOPE/STREAM)")
             ));
         };
         let name = StreamName::parse(stream)
-            .map_err(|e| gst::error_msg!(gst::ResourceError::Settings, ["Bad stream name: {e}"]))?;
+            .map_err(|e| gst::error_msg!(gst::ResourceError::Settings, ("Bad stream name: {e}")))?;
         let store: Arc<dyn Backend> = open_configured_store(s.store.as_deref(), s.controller.as_deref())
-            .map_err(|e| gst::error_msg!(gst::ResourceError::OpenRead, ["Cannot open store: {e}"]))?;
+            .map_err(|e| gst::error_msg!(gst::ResourceError::OpenRead, ("Cannot open store: {e}")))?;
         let mut reader = VideoReader::open(store.as_ref(), &name).map_err(|e| match e {
             StoreError::NotFound(_) => gst::error_msg!(
                 gst::ResourceError::NotFound,
-                ["Stream {name} does not exist in {}", store.uri()]
+                ("Stream {name} does not exist in {}", store.uri())
             ),
             other => store_error(&other),
         })?;
@@ -596,7 +604,7 @@ impl PushSrcImpl for PravegaSrc {
                 gst::element_imp_error!(
                     self,
                     gst::CoreError::Negotiation,
-                    ["Downstream refused {caps}: {e}"]
+                    ("Downstream refused {caps}: {e}")
                 );
                 return Err(gst::FlowError::NotNegotiated);
             }

@@ -1,0 +1,110 @@
+//! Misconfiguration gives element errors with clear messages, never a panic.
+
+use gst::prelude::*;
+
+use crate::common::*;
+
+/// Starts `desc` and returns the error it posts; fails if it starts or reports no error.
+fn start_error(desc: &str) -> BusError {
+    let pipeline = launch(desc);
+    let started = pipeline.set_state(gst::State::Playing);
+    // A source error may come from the streaming thread after the state change returned.
+    let err = match started {
+        Err(_) => first_error(&pipeline),
+        Ok(_) => wait_eos(&pipeline, std::time::Duration::from_secs(10)).err(),
+    };
+    stop(&pipeline);
+    let err = err.unwrap_or_else(|| panic!("{desc}: no error"));
+    assert!(
+        !err.to_string().to_lowercase().contains("panic"),
+        "{desc}: the element panicked: {err}"
+    );
+    err
+}
+
+fn sink(props: &str) -> String {
+    format!("videotestsrc num-buffers=1 ! pravegasink {props}")
+}
+
+fn src(props: &str) -> String {
+    format!("pravegasrc {props} ! fakesink")
+}
+
+#[test]
+fn missing_stream_property() {
+    let store = TempStore::new();
+    for desc in [
+        sink(&format!("store=\"{}\"", store.uri())),
+        src(&format!("store=\"{}\"", store.uri())),
+    ] {
+        let err = start_error(&desc);
+        assert!(err.error.matches(gst::ResourceError::Settings), "{err}");
+        assert!(
+            err.error.message().contains("stream property is not set"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn bad_stream_names() {
+    let store = TempStore::new();
+    for name in ["noscope", "a/../b", "../x", "a/b/c", "a/b c"] {
+        for desc in [
+            sink(&format!("store=\"{}\" stream=\"{name}\"", store.uri())),
+            src(&format!("store=\"{}\" stream=\"{name}\"", store.uri())),
+        ] {
+            let err = start_error(&desc);
+            assert!(err.error.matches(gst::ResourceError::Settings), "{desc}: {err}");
+            assert!(err.error.message().contains("Bad stream name"), "{desc}: {err}");
+        }
+    }
+    // Nothing was created outside (or inside) the store.
+    assert_eq!(std::fs::read_dir(store.path()).expect("store dir").count(), 0);
+}
+
+#[test]
+fn pravegasrc_never_creates_a_missing_stream() {
+    let store = TempStore::new();
+    let err = start_error(&src(&format!("store=\"{}\" stream=no/such", store.uri())));
+    assert!(err.error.matches(gst::ResourceError::NotFound), "{err}");
+    let msg = err.error.message().to_string();
+    assert!(msg.contains("no/such") && msg.contains("does not exist"), "{err}");
+    let backend = store.backend();
+    let name = hindsight_store::StreamName::parse("no/such").expect("name");
+    assert!(!hindsight_store::video::video_stream_exists(backend.as_ref(), &name).expect("exists"));
+}
+
+#[test]
+fn pravega_uris_without_a_backend_are_element_errors() {
+    for props in [
+        "store=tcp://localhost:9090 stream=a/b",
+        "controller=tcp://localhost:9090 stream=a/b",
+        "store=tls://localhost:9090 stream=a/b",
+        "store=bogus://x stream=a/b",
+    ] {
+        for desc in [sink(props), src(props)] {
+            let err = start_error(&desc);
+            assert!(
+                err.error.matches(gst::ResourceError::OpenWrite)
+                    || err.error.matches(gst::ResourceError::OpenRead),
+                "{desc}: {err}"
+            );
+            assert!(err.error.message().contains("Cannot open store"), "{desc}: {err}");
+        }
+    }
+}
+
+#[test]
+fn bad_start_and_end_times() {
+    let store = TempStore::new();
+    Recording::frames(30).run(&store, "bad/cam");
+    for props in [
+        "start-mode=timestamp",
+        "start-mode=timestamp start-utc=yesterday",
+        "end-mode=timestamp",
+    ] {
+        let err = start_error(&src(&format!("store=\"{}\" stream=bad/cam {props}", store.uri())));
+        assert!(err.error.matches(gst::ResourceError::Settings), "{props}: {err}");
+    }
+}
