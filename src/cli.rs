@@ -65,6 +65,38 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         index: PathBuf,
     },
+    /// Record a camera, an RTSP URL, a file or a test pattern into a stream; Ctrl-C stops cleanly.
+    Record {
+        /// The stream to write, SCOPE/STREAM (created if missing).
+        #[arg(long)]
+        stream: String,
+        /// test, v4l2:/dev/videoN, rtsp://... or file:///path.mp4
+        #[arg(long)]
+        source: String,
+        /// Encoder profile for sources that are encoded here (see data/profiles.json).
+        #[arg(long, default_value = "h264-live")]
+        profile: String,
+        /// For files: the wall-clock time of the first frame (RFC 3339); default now.
+        #[arg(long, value_name = "TIME")]
+        start_utc: Option<String>,
+        /// Test pattern size, WIDTHxHEIGHT.
+        #[arg(long, default_value = "640x360")]
+        size: String,
+    },
+    /// Export a time range of a stream to an MP4 file that plays anywhere.
+    Export {
+        /// The stream, SCOPE/STREAM.
+        stream: String,
+        /// Start (RFC 3339); the clip starts at the key frame at or before it.
+        #[arg(long, value_name = "TIME")]
+        from: String,
+        /// End (RFC 3339).
+        #[arg(long, value_name = "TIME")]
+        to: String,
+        /// The MP4 file to write.
+        #[arg(short, long, value_name = "FILE")]
+        output: PathBuf,
+    },
     /// Open the app and play a stream (from its first key frame unless --live or --at).
     Play {
         /// The stream, SCOPE/STREAM.

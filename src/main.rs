@@ -58,6 +58,27 @@ fn run_command(store: Option<&str>, command: Command) -> anyhow::Result<()> {
             let store = store_location::open_or_create_default(store)?;
             cmd::import::run(store.as_ref(), &name, &data, &index, &mut out)
         }
+        Command::Record {
+            stream,
+            source,
+            profile,
+            start_utc,
+            size,
+        } => {
+            let name = cmd::parse_stream(&stream)?;
+            let store = store_location::open_or_create_default(store)?;
+            cmd::record::record(store, name, &source, &profile, start_utc.as_deref(), &size)
+        }
+        Command::Export {
+            stream,
+            from,
+            to,
+            output,
+        } => {
+            let name = cmd::parse_stream(&stream)?;
+            let store = store_location::open(store)?;
+            cmd::record::export(store, name, &from, &to, output)
+        }
         Command::Play { stream, live, at } => {
             let name = cmd::parse_stream(&stream)?;
             let start = match (live, at) {

@@ -4,6 +4,7 @@ pub mod dump;
 pub mod import;
 pub mod inspect;
 pub mod list;
+pub mod record;
 pub mod truncate;
 
 use anyhow::Context;

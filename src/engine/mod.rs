@@ -1,7 +1,10 @@
 //! The media engine: GStreamer pipelines wrapped as small objects that report through events. Widgets talk to
 //! these and never hold elements (DESIGN.md §1).
 
+pub mod export;
 pub mod player;
+pub mod profile;
+pub mod recorder;
 
 use std::sync::Once;
 

@@ -83,6 +83,16 @@ impl Player {
         let decode = gst::ElementFactory::make("decodebin")
             .build()
             .context("cannot create decodebin")?;
+        // Frame-threaded libav decoders hold the newest frame until the next one arrives: a frame late at the
+        // live edge. Slice threading shows each frame as soon as it is decoded.
+        if let Some(bin) = decode.downcast_ref::<gst::Bin>() {
+            bin.connect_deep_element_added(|_, _, element| {
+                let is_libav = element.factory().is_some_and(|f| f.name().starts_with("avdec_"));
+                if is_libav && element.find_property("thread-type").is_some() {
+                    element.set_property_from_str("thread-type", "slice");
+                }
+            });
+        }
         let convert = gst::ElementFactory::make("videoconvert")
             .build()
             .context("cannot create videoconvert")?;

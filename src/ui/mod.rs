@@ -4,6 +4,7 @@
 mod library;
 mod localtime;
 mod player_page;
+mod record_dialog;
 mod status_report;
 mod timeline;
 mod timeline_model;

@@ -10,10 +10,16 @@ use relm4::adw::prelude::*;
 use relm4::factory::FactoryVecDeque;
 use relm4::{adw, gtk, Component, ComponentParts, ComponentSender};
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use crate::config;
 use crate::engine::player::StartAt;
+use crate::engine::profile;
+use crate::engine::recorder::{self, Outcome, Progress, RecordOptions, Source};
+use crate::human;
 use crate::ui::library::{LibraryEntry, RowOutput};
 use crate::ui::player_page::PlayerPage;
+use crate::ui::record_dialog::{self, RecordRequest};
 use hindsight_store::StreamName;
 
 /// How often the library re-reads the store; cheap (two index records per stream).
@@ -43,6 +49,27 @@ pub enum Msg {
     Toast(String),
     /// Toggle fullscreen.
     Fullscreen,
+    /// Open the New Recording dialog.
+    ShowRecordDialog,
+    /// Record the test pattern at once (empty-store button).
+    RecordTestPattern,
+    /// Start a validated recording.
+    StartRecording(RecordRequest),
+    /// Progress from the recorder thread.
+    RecordProgress(Progress),
+    /// The recorder thread ended.
+    RecordEnded(Result<Outcome, String>),
+    /// Stop the recording.
+    StopRecording,
+}
+
+/// A recording running in a worker thread.
+struct ActiveRecording {
+    stream: StreamName,
+    stop: Arc<AtomicBool>,
+    progress: Option<Progress>,
+    opened: bool,
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 /// What the window starts with.
@@ -69,6 +96,7 @@ pub struct Window {
     toasts: adw::ToastOverlay,
     player: PlayerPage,
     playing: Option<String>,
+    recording: Option<ActiveRecording>,
 }
 
 fn load(store: &dyn Backend) -> Result<Vec<LibraryEntry>, String> {
@@ -123,6 +151,22 @@ impl Component for Window {
                             connect_clicked => Msg::Refresh,
                         },
                         pack_end = &gtk::Button {
+                            set_icon_name: "media-record-symbolic",
+                            set_tooltip_text: Some(&gettext("New recording")),
+                            #[watch]
+                            set_visible: model.recording.is_none(),
+                            connect_clicked => Msg::ShowRecordDialog,
+                        },
+                        pack_end = &gtk::Button {
+                            add_css_class: "destructive-action",
+                            set_tooltip_text: Some(&gettext("Stop recording")),
+                            #[watch]
+                            set_visible: model.recording.is_some(),
+                            #[watch]
+                            set_label: &model.recording_label(),
+                            connect_clicked => Msg::StopRecording,
+                        },
+                        pack_end = &gtk::Button {
                             set_icon_name: "view-fullscreen-symbolic",
                             set_tooltip_text: Some(&gettext("Fullscreen (F)")),
                             #[watch]
@@ -154,8 +198,16 @@ impl Component for Window {
                             set_icon_name: Some("camera-video-symbolic"),
                             set_title: &gettext("No Recordings Yet"),
                             set_description: Some(&gettext(
-                                "Streams recorded into this store appear here. Record one with \
-                                 “hindsight record” or a pravegasink pipeline.")),
+                                "Streams recorded into this store appear here. Record a camera, or start \
+                                 with a test pattern to see how it works.")),
+                            #[wrap(Some)]
+                            set_child = &gtk::Button {
+                                set_label: &gettext("Record a Test Pattern"),
+                                set_halign: gtk::Align::Center,
+                                add_css_class: "pill",
+                                add_css_class: "suggested-action",
+                                connect_clicked => Msg::RecordTestPattern,
+                            },
                         },
                         add_named[Some("library")] = &gtk::ScrolledWindow {
                             set_hscrollbar_policy: gtk::PolicyType::Never,
@@ -229,6 +281,7 @@ impl Component for Window {
             toasts: adw::ToastOverlay::new(),
             player,
             playing: None,
+            recording: None,
         };
         if let Some((name, start)) = play {
             model.player.open(model.store.clone(), name.clone(), start);
@@ -286,8 +339,76 @@ impl Component for Window {
                 }
             }
             Msg::Toast(text) => self.toasts.add_toast(adw::Toast::new(&text)),
+            Msg::ShowRecordDialog => {
+                let input = sender.input_sender().clone();
+                record_dialog::show(root, move |req| input.emit(Msg::StartRecording(req)));
+            }
+            Msg::RecordTestPattern => match (
+                StreamName::parse("demo/test-pattern"),
+                profile::by_id("h264-live"),
+            ) {
+                (Ok(stream), Ok(profile)) => sender.input(Msg::StartRecording(RecordRequest {
+                    stream,
+                    source: Source::Test,
+                    profile,
+                })),
+                (Err(e), _) => self.toasts.add_toast(adw::Toast::new(&e.to_string())),
+                (_, Err(e)) => self.toasts.add_toast(adw::Toast::new(&format!("{e:#}"))),
+            },
+            Msg::StartRecording(req) => self.start_recording(req, &sender),
+            Msg::RecordProgress(p) => {
+                let open = match self.recording.as_mut() {
+                    Some(rec) => {
+                        rec.progress = Some(p);
+                        // Preview: once the first key frames are stored, watch the stream at its live edge.
+                        if !rec.opened && p.duration >= Duration::from_secs(2) {
+                            rec.opened = true;
+                            Some(rec.stream.clone())
+                        } else {
+                            None
+                        }
+                    }
+                    None => None,
+                };
+                if let Some(stream) = open {
+                    self.player
+                        .open(self.store.clone(), stream.clone(), StartAt::Live);
+                    self.playing = Some(stream.to_string());
+                }
+            }
+            Msg::RecordEnded(result) => {
+                let name = self
+                    .recording
+                    .take()
+                    .map(|r| r.stream.to_string())
+                    .unwrap_or_default();
+                match result {
+                    Ok(_) => self.toasts.add_toast(adw::Toast::new(&format!(
+                        "{} {name}",
+                        gettext("Recording stopped:")
+                    ))),
+                    Err(e) => self.toasts.add_toast(adw::Toast::new(&format!("{name}: {e}"))),
+                }
+                sender.input(Msg::Refresh);
+            }
+            Msg::StopRecording => {
+                if let Some(rec) = &self.recording {
+                    rec.stop.store(true, Ordering::SeqCst);
+                }
+            }
             Msg::About => show_about(root),
         }
+    }
+
+    fn shutdown(&mut self, _widgets: &mut Self::Widgets, _output: relm4::Sender<Self::Output>) {
+        // Closing the window stops a recording cleanly: EOS, last fragment, end record.
+        if let Some(mut rec) = self.recording.take() {
+            rec.stop.store(true, Ordering::SeqCst);
+            if let Some(thread) = rec.thread.take() {
+                let _ = thread.join();
+            }
+        }
+        self.player.close();
     }
 
     fn update_cmd(&mut self, msg: Self::CommandOutput, _sender: ComponentSender<Self>, _root: &Self::Root) {
@@ -316,6 +437,61 @@ impl Component for Window {
                     }
                 }
             }
+        }
+    }
+}
+
+impl Window {
+    fn recording_label(&self) -> String {
+        match self.recording.as_ref().and_then(|r| r.progress) {
+            Some(p) => format!(
+                "● {}  {}  {:.1} Mbit/s",
+                gettext("REC"),
+                human::duration(p.duration),
+                p.bitrate / 1e6
+            ),
+            None => format!("● {}", gettext("REC")),
+        }
+    }
+
+    fn start_recording(&mut self, req: RecordRequest, sender: &ComponentSender<Self>) {
+        if self.recording.is_some() {
+            self.toasts
+                .add_toast(adw::Toast::new(&gettext("A recording is already running")));
+            return;
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        let opts = RecordOptions {
+            store: self.store.clone(),
+            stream: req.stream.clone(),
+            source: req.source,
+            profile: req.profile,
+            start_utc: None,
+            size: (1280, 720),
+        };
+        let input = sender.input_sender().clone();
+        let flag = stop.clone();
+        let spawned = std::thread::Builder::new()
+            .name("recorder".into())
+            .spawn(move || {
+                let progress_input = input.clone();
+                let result = recorder::run(&opts, &flag, |p| progress_input.emit(Msg::RecordProgress(p)))
+                    .map_err(|e| format!("{e:#}"));
+                input.emit(Msg::RecordEnded(result));
+            });
+        match spawned {
+            Ok(thread) => {
+                self.recording = Some(ActiveRecording {
+                    stream: req.stream,
+                    stop,
+                    progress: None,
+                    opened: false,
+                    thread: Some(thread),
+                })
+            }
+            Err(e) => self
+                .toasts
+                .add_toast(adw::Toast::new(&format!("cannot start the recorder: {e}"))),
         }
     }
 }
