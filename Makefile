@@ -30,5 +30,15 @@ data-check:
 unit-tests:
 	xvfb-run -a -s "-screen 0 1280x800x24" $(CARGO) test --workspace
 
+## The Pravega tests need a real server: the unit tests run under scripts/with-pravega, which starts one
+## (scripts/pravega-standalone), exports HINDSIGHT_PRAVEGA_CONTROLLER for them, and stops it afterwards even when
+## they fail, keeping their exit status.
+unit-tests: CARGO := scripts/with-pravega $(CARGO)
+
+## Only the store's conformance suite (embedded and Pravega), with its latency figures.
+.PHONY: pravega-tests
+pravega-tests:
+	scripts/with-pravega $(CARGO) test -p hindsight-store --test conformance -- --nocapture
+
 clean:
 	$(CARGO) clean

@@ -108,6 +108,20 @@ pub enum Command {
         #[arg(long, value_name = "TIME")]
         at: Option<String>,
     },
+    /// Copy a stream's data and index byte for byte to another stream, e.g. between the embedded store and
+    /// Pravega. Locations are STORE/SCOPE/STREAM (STORE: a directory, file:///dir, tcp://host:port or
+    /// tls://host:port) or a bare SCOPE/STREAM in the --store store.
+    Copy {
+        /// Where to copy from.
+        #[arg(value_name = "SOURCE")]
+        source: String,
+        /// Where to copy to (created if missing).
+        #[arg(value_name = "DESTINATION")]
+        destination: String,
+        /// Add the copy after footage the destination already holds, instead of refusing.
+        #[arg(long)]
+        append: bool,
+    },
     /// Delete footage before a time (at the key frame at or before it), index first, then data.
     Truncate {
         /// The stream, SCOPE/STREAM.

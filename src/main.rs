@@ -97,6 +97,16 @@ fn run_command(store: Option<&str>, command: Command) -> anyhow::Result<()> {
             ui::run(store, Some((name, start)));
             Ok(())
         }
+        Command::Copy {
+            source,
+            destination,
+            append,
+        } => {
+            let default_store = store_location::resolve_uri(store);
+            let src = cmd::copy::parse_location(&source, &default_store)?;
+            let dst = cmd::copy::parse_location(&destination, &default_store)?;
+            cmd::copy::run(&src, &dst, append, &mut out)
+        }
         Command::Truncate { stream, before } => {
             let name = cmd::parse_stream(&stream)?;
             let store = store_location::open(store)?;

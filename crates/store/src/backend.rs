@@ -95,9 +95,12 @@ pub enum StoreError {
     /// A wait was interrupted through its [`Interrupt`].
     #[error("interrupted")]
     Interrupted,
-    /// A failure reported by a remote backend.
+    /// A failure reported by a remote backend (unreachable, restarting, refusing): normally worth retrying.
     #[error("{0}")]
     Backend(String),
+    /// An operation this backend cannot do (e.g. dropping bytes at the tail of a Pravega stream).
+    #[error("unsupported: {0}")]
+    Unsupported(String),
 }
 
 impl StoreError {
@@ -246,7 +249,7 @@ pub fn default_store_dir() -> PathBuf {
 }
 
 /// Opens the backend a store URI names: `file:///path` or a plain path for the embedded store;
-/// `tcp://` and `tls://` name a Pravega controller.
+/// `tcp://` and `tls://` name a Pravega controller (see [`crate::pravega`] for credentials and TLS settings).
 pub fn open_store(uri: &str) -> Result<Arc<dyn Backend>> {
     let uri_err = |reason: &str| StoreError::Uri {
         uri: uri.to_owned(),
@@ -259,9 +262,7 @@ pub fn open_store(uri: &str) -> Result<Arc<dyn Backend>> {
         return Ok(Arc::new(crate::embedded::EmbeddedStore::open(path)?));
     }
     if uri.starts_with("tcp://") || uri.starts_with("tls://") {
-        return Err(uri_err(
-            "this build has no Pravega backend yet; use an embedded store path",
-        ));
+        return Ok(Arc::new(crate::pravega::PravegaStore::open(uri)?));
     }
     if uri.contains("://") {
         return Err(uri_err("unknown scheme; use file://, tcp:// or tls://"));

@@ -351,7 +351,13 @@ impl BaseSrcImpl for PravegaSrc {
                 gst::ResourceError::NotFound,
                 ("Stream {name} does not exist in {}", store.uri())
             ),
-            other => store_error(&other),
+            other => gst::error_msg!(
+                gst::ResourceError::OpenRead,
+                (
+                    "Cannot open stream {name} for reading in {}: {other}",
+                    store.uri()
+                )
+            ),
         })?;
         let index = IndexReader::open(store.as_ref(), &name).map_err(|e| store_error(&e))?;
 

@@ -26,33 +26,81 @@ pub fn init() {
     });
 }
 
-/// A temporary embedded store, deleted when dropped.
+/// A store for one test: a temporary embedded store directory (deleted when dropped), or the real Pravega
+/// server named by `HINDSIGHT_PRAVEGA_CONTROLLER` with a scope of its own.
 pub struct TempStore {
-    dir: tempfile::TempDir,
+    uri: String,
+    dir: Option<tempfile::TempDir>,
+    scope: String,
+    backend: std::sync::OnceLock<Arc<dyn Backend>>,
 }
 
 impl TempStore {
-    /// A new empty store directory.
+    /// A new empty embedded store directory.
     pub fn new() -> Self {
         init();
+        let dir = tempfile::tempdir().expect("temp dir");
         TempStore {
-            dir: tempfile::tempdir().expect("temp dir"),
+            uri: dir.path().display().to_string(),
+            dir: Some(dir),
+            scope: "t".into(),
+            backend: Default::default(),
         }
     }
 
-    /// The store directory, usable as the elements' `store` property.
+    /// The Pravega server of `HINDSIGHT_PRAVEGA_CONTROLLER` (`make test` starts one and sets it), with a scope
+    /// unique to this call so that re-runs against one server never meet. Without the variable: a panic when
+    /// `CI` is set (CI must never skip the Pravega tests), otherwise `None` and a "skipped" note.
+    pub fn pravega(test: &str) -> Option<Self> {
+        init();
+        let Some(uri) = std::env::var("HINDSIGHT_PRAVEGA_CONTROLLER")
+            .ok()
+            .filter(|v| !v.is_empty())
+        else {
+            let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
+            assert!(
+                !ci,
+                "HINDSIGHT_PRAVEGA_CONTROLLER is not set, but CI is: the Pravega element tests must run \
+                 (`make test` starts a server with scripts/with-pravega)"
+            );
+            eprintln!("{test}: skipped, HINDSIGHT_PRAVEGA_CONTROLLER is not set");
+            return None;
+        };
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        Some(TempStore {
+            uri,
+            dir: None,
+            scope: format!("{test}-{}-{:x}", std::process::id(), nanos & 0xffff_ffff_ffff),
+            backend: Default::default(),
+        })
+    }
+
+    /// The store directory of an embedded store.
     pub fn path(&self) -> &Path {
-        self.dir.path()
+        self.dir
+            .as_ref()
+            .expect("an embedded store (this test does not run on Pravega)")
+            .path()
     }
 
     /// The store property value.
     pub fn uri(&self) -> String {
-        self.dir.path().display().to_string()
+        self.uri.clone()
     }
 
-    /// The store opened through the storage API.
+    /// `SCOPE/stream` in this store's own scope.
+    pub fn stream(&self, stream: &str) -> String {
+        format!("{}/{stream}", self.scope)
+    }
+
+    /// The store opened through the storage API (once: a Pravega store holds connections).
     pub fn backend(&self) -> Arc<dyn Backend> {
-        open_store(&self.uri()).expect("open store")
+        self.backend
+            .get_or_init(|| open_store(&self.uri).expect("open store"))
+            .clone()
     }
 }
 
@@ -128,8 +176,15 @@ impl Recording {
 
     /// Records into `stream` and waits for the end of the recording.
     pub fn run(&self, store: &TempStore, stream: &str) {
+        self.run_for(store, stream, Duration::from_secs(30));
+    }
+
+    /// Records into `stream`, giving the recording up to `timeout`.
+    pub fn run_for(&self, store: &TempStore, stream: &str, timeout: Duration) {
         let pipeline = launch(&self.pipeline(&store.uri(), stream));
-        run_to_eos(&pipeline, Duration::from_secs(30)).expect("recording");
+        if let Err(e) = run_to_eos(&pipeline, timeout) {
+            panic!("recording {stream}: {e}");
+        }
     }
 }
 
@@ -222,6 +277,26 @@ pub fn first_error(pipeline: &gst::Pipeline) -> Option<BusError> {
 pub fn stop(pipeline: &gst::Pipeline) {
     let _ = pipeline.set_state(gst::State::Null);
     let _ = pipeline.state(gst::ClockTime::from_seconds(5));
+}
+
+/// Waits until the stream exists and has at least `n` random-access index records.
+pub fn wait_for_key_records(store: &TempStore, stream: &str, n: usize, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    let name = StreamName::parse(stream).expect("name");
+    let backend = store.backend();
+    loop {
+        if hindsight_store::video::video_stream_exists(backend.as_ref(), &name).unwrap_or(false)
+            && index_records(store, stream)
+                .iter()
+                .filter(|r| r.is_seek_target())
+                .count()
+                >= n
+        {
+            return;
+        }
+        assert!(Instant::now() < deadline, "no {n} key frames in {stream}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
 /// A frame as the store holds it.

@@ -76,11 +76,12 @@ fn pravegasrc_never_creates_a_missing_stream() {
 }
 
 #[test]
-fn pravega_uris_without_a_backend_are_element_errors() {
+fn unreachable_or_unknown_stores_are_element_errors() {
+    // Port 1 on loopback: nothing listens there, so the Pravega backend cannot reach a controller.
     for props in [
-        "store=tcp://localhost:9090 stream=a/b",
-        "controller=tcp://localhost:9090 stream=a/b",
-        "store=tls://localhost:9090 stream=a/b",
+        "store=tcp://127.0.0.1:1 stream=a/b",
+        "controller=tcp://127.0.0.1:1 stream=a/b",
+        "store=tls://127.0.0.1:1 stream=a/b",
         "store=bogus://x stream=a/b",
     ] {
         for desc in [sink(props), src(props)] {
@@ -90,7 +91,20 @@ fn pravega_uris_without_a_backend_are_element_errors() {
                     || err.error.matches(gst::ResourceError::OpenRead),
                 "{desc}: {err}"
             );
-            assert!(err.error.message().contains("Cannot open store"), "{desc}: {err}");
+            let msg = err.error.message().to_string();
+            if props.contains("bogus") {
+                assert!(msg.contains("Cannot open store"), "{desc}: {err}");
+            } else {
+                // The Pravega backend connects lazily: opening the stream is what fails, and it says why.
+                assert!(
+                    msg.contains("Cannot open") && msg.contains("127.0.0.1:1"),
+                    "{desc}: {err}"
+                );
+                assert!(
+                    msg.contains("cannot connect to the Pravega controller"),
+                    "{desc}: {err}"
+                );
+            }
         }
     }
 }

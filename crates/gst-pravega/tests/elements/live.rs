@@ -1,7 +1,7 @@
 //! Reading while a stream is written: tailing readers see every frame, and truncation under a reader is
 //! recovered from without an error.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use gst::prelude::*;
 use hindsight_store::video::truncate_before_time;
@@ -10,26 +10,6 @@ use hindsight_store::{StreamName, Timestamp};
 use crate::common::*;
 
 const TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Waits until the stream has at least `n` random-access index records.
-fn wait_for_key_records(store: &TempStore, stream: &str, n: usize) {
-    let deadline = Instant::now() + TIMEOUT;
-    let name = StreamName::parse(stream).expect("name");
-    loop {
-        let backend = store.backend();
-        if hindsight_store::video::video_stream_exists(backend.as_ref(), &name).unwrap_or(false)
-            && index_records(store, stream)
-                .iter()
-                .filter(|r| r.is_seek_target())
-                .count()
-                >= n
-        {
-            return;
-        }
-        assert!(Instant::now() < deadline, "no {n} key frames in {stream}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
 
 /// A live recording of 3 s; one reader tails from the earliest frame, one from the live edge after about a
 /// second. Both see each frame written from their start on, up to the writer's last frame, with the stored
@@ -40,14 +20,14 @@ fn tailing_readers_see_every_frame_of_a_live_recording() {
     let writer = launch(&Recording::frames(90).live().pipeline(&store.uri(), "live/cam"));
     writer.set_state(gst::State::Playing).expect("writer playing");
 
-    wait_for_key_records(&store, "live/cam", 1);
+    wait_for_key_records(&store, "live/cam", 1, TIMEOUT);
     let earliest = Collector::tail_decoder(&store, "live/cam", "start-mode=earliest");
     earliest
         .pipeline
         .set_state(gst::State::Playing)
         .expect("reader playing");
     // The second key frame is written about 1 s in: the live edge is then frame 30.
-    wait_for_key_records(&store, "live/cam", 2);
+    wait_for_key_records(&store, "live/cam", 2, TIMEOUT);
     let latest = Collector::tail_decoder(&store, "live/cam", "start-mode=latest end-mode=unbounded");
     latest
         .pipeline

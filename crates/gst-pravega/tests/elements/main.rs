@@ -1,5 +1,5 @@
 //! Element tests for pravegasink and pravegasrc with the real x264enc, mp4mux, qtdemux, h264parse and
-//! avdec_h264, on temporary embedded stores.
+//! avdec_h264, on temporary embedded stores and (module `pravega`) on a real Pravega server.
 //!
 //! Timestamps: pravegasrc buffers carry the stored TAI time as PTS; after qtdemux a PTS is the stored time
 //! plus less than one tick of the track timescale (see `common::assert_times_match`); the accurate-seek test
@@ -13,5 +13,6 @@ mod common;
 mod errors;
 mod live;
 mod playback;
+mod pravega;
 mod retention;
 mod seek;

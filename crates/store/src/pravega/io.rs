@@ -1,0 +1,670 @@
+//! The Pravega byte writer and reader behind the blocking [`ByteWriter`] / [`ByteReader`] traits.
+
+use std::os::fd::OwnedFd;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use pravega_client::byte::ByteWriter as PravegaByteWriter;
+use pravega_client::error::Error as ClientError;
+use pravega_wire_protocol::commands::{ReadSegmentCommand, SealSegmentCommand};
+use pravega_wire_protocol::wire_commands::{Replies, Requests};
+use tokio::io::unix::AsyncFd;
+use tokio::io::Interest;
+
+use super::conn::{request_id, PendingReply, SegmentConn};
+use super::lease::Lease;
+use super::{unexpected, Core, SegmentHandle, Shared, MAX_APPEND};
+use crate::backend::{ByteReader, ByteWriter, Interrupt, Result, StoreError, StreamInfo, WaitOutcome};
+use crate::name::StreamName;
+
+/// Bytes asked for by a read below the tail (more arrive in one round trip than a frame header needs).
+const MIN_READ: usize = 256 * 1024;
+/// Upper bound of one read request.
+const MAX_READ: usize = 4 * 1024 * 1024;
+/// Bytes asked for by a tail wait: whatever gets appended next, up to this.
+const POLL_READ: i32 = 1024 * 1024;
+/// Read-ahead bytes are served for this long; after that a read goes to the server again, so a truncation by
+/// another process is noticed at most this late by a reader that had already fetched the truncated bytes
+/// (truncations through the same store drop the read-ahead at once).
+const CACHE_MAX_AGE: Duration = Duration::from_millis(100);
+/// A waiting reader also re-checks the tail this often, in case a long-polling read got lost.
+const RECHECK_EVERY: Duration = Duration::from_secs(1);
+/// How long releasing a lease on drop may take.
+const RELEASE_TIMEOUT: Duration = Duration::from_secs(2);
+
+fn i64_to_u64(v: i64) -> u64 {
+    v.max(0) as u64
+}
+
+async fn open_byte_writer(core: &Core, h: &SegmentHandle) -> Result<(PravegaByteWriter, u64)> {
+    let factory = core.factory().clone();
+    let stream = h.stream.clone();
+    // `create_byte_writer` and `seek_to_tail` panic when the server is unreachable: contain that in a task.
+    tokio::spawn(async move {
+        let mut w = factory.create_byte_writer(stream).await;
+        w.seek_to_tail().await;
+        let tail = w.current_offset();
+        (w, tail)
+    })
+    .await
+    .map_err(|e| {
+        StoreError::Backend(format!(
+            "cannot open a Pravega writer for {}: {}",
+            h.name,
+            join_msg(e)
+        ))
+    })
+}
+
+fn join_msg(e: tokio::task::JoinError) -> String {
+    if e.is_panic() {
+        let p = e.into_panic();
+        p.downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "client failure".into())
+    } else {
+        "cancelled".into()
+    }
+}
+
+/// The exclusive appender of one Pravega byte stream (see the module docs of [`super`]).
+pub(crate) struct PravegaWriter {
+    shared: Arc<Shared>,
+    handle: Arc<SegmentHandle>,
+    /// None after a failure: the next append opens a new client writer at the tail.
+    inner: Option<PravegaByteWriter>,
+    tail: u64,
+    lease: Option<Lease>,
+    sealed: bool,
+}
+
+impl PravegaWriter {
+    pub(crate) fn open(shared: Arc<Shared>, name: &StreamName) -> Result<Self> {
+        let core = shared.core.clone();
+        let name = name.clone();
+        let (handle, lease, w, tail) = shared.run(&format!("open writer of {name}"), async move {
+            let h = core.handle(&name).await?;
+            let info = core.segment_info(&h, None).await?;
+            if info.is_sealed {
+                return Err(StoreError::Sealed(name));
+            }
+            // Each writer is its own owner: two writers of one process exclude each other too.
+            let owner = super::lease::owner_id();
+            let lease = core
+                .with_table(name.scope(), |table| {
+                    let (name, owner) = (name.clone(), owner.clone());
+                    async move { Lease::acquire(table, &name, &owner).await }
+                })
+                .await?;
+            match open_byte_writer(&core, &h).await {
+                Ok((w, tail)) => Ok((h, lease, w, tail)),
+                Err(e) => {
+                    lease.release().await;
+                    Err(e)
+                }
+            }
+        })?;
+        tracing::debug!(stream = %handle.name, tail, "opened Pravega writer");
+        Ok(PravegaWriter {
+            shared,
+            handle,
+            inner: Some(w),
+            tail,
+            lease: Some(lease),
+            sealed: false,
+        })
+    }
+
+    fn name(&self) -> &StreamName {
+        &self.handle.name
+    }
+
+    /// After a failed append: is the stream sealed (or gone)?
+    fn classify(&self, error: String) -> StoreError {
+        let core = self.shared.core.clone();
+        let h = self.handle.clone();
+        match self.shared.run(
+            "check stream state",
+            async move { core.segment_info(&h, None).await },
+        ) {
+            Ok(info) if info.is_sealed => StoreError::Sealed(self.name().clone()),
+            Err(StoreError::NotFound(n)) => StoreError::NotFound(n),
+            _ => StoreError::Backend(format!("append to {} failed: {error}", self.name())),
+        }
+    }
+}
+
+impl ByteWriter for PravegaWriter {
+    fn append(&mut self, bytes: &[u8]) -> Result<u64> {
+        if self.sealed {
+            return Err(StoreError::Sealed(self.name().clone()));
+        }
+        if bytes.len() > MAX_APPEND {
+            return Err(StoreError::TooLarge {
+                len: bytes.len(),
+                max: MAX_APPEND,
+            });
+        }
+        if self.lease.as_ref().is_some_and(Lease::is_lost) {
+            return Err(StoreError::WriterBusy(self.name().clone()));
+        }
+        let w = match self.inner.take() {
+            Some(w) => w,
+            None => {
+                let core = self.shared.core.clone();
+                let h = self.handle.clone();
+                let lease = self.lease.as_ref().map(Lease::handle);
+                let (w, tail) =
+                    self.shared
+                        .run(&format!("reopen writer of {}", self.name()), async move {
+                            // After a failure (server restart, outage) make sure we still hold the stream.
+                            if let Some(lease) = lease {
+                                core.with_table(h.name.scope(), |table| {
+                                    let lease = lease.clone();
+                                    async move { lease.reassert(table).await }
+                                })
+                                .await?;
+                            }
+                            open_byte_writer(&core, &h).await
+                        })?;
+                tracing::info!(stream = %self.name(), tail, "reopened Pravega writer after a failure");
+                self.tail = tail;
+                w
+            }
+        };
+        let data = bytes.to_vec();
+        let offset = self.tail;
+        let outcome = self
+            .shared
+            .run(&format!("append to {}", self.name()), async move {
+                let mut w = w;
+                // One write of the whole append, then flush: atomic, and readers see it at once.
+                let r = match w.write(&data).await {
+                    Ok(_) => w.flush().await,
+                    Err(e) => Err(e),
+                };
+                Ok((w, r))
+            })?;
+        match outcome {
+            (w, Ok(())) => {
+                self.tail = w.current_offset();
+                self.inner = Some(w);
+                Ok(offset)
+            }
+            (_, Err(ClientError::ConditionalCheckFailure { msg })) => {
+                // Someone else appended at our offset: another writer despite the lease.
+                tracing::warn!(stream = %self.name(), %msg, "conditional append failed");
+                Err(StoreError::WriterBusy(self.name().clone()))
+            }
+            (_, Err(e)) => Err(self.classify(e.to_string())),
+        }
+    }
+
+    fn tail(&self) -> u64 {
+        self.tail
+    }
+
+    fn sync(&mut self) -> Result<()> {
+        // Every append is flushed (acknowledged durable by Pravega) before it returns.
+        Ok(())
+    }
+
+    fn truncate_tail(&mut self, new_tail: u64) -> Result<()> {
+        if new_tail == self.tail {
+            return Ok(());
+        }
+        Err(StoreError::Unsupported(format!(
+            "cannot drop bytes {new_tail}..{} of {}: Pravega appends are atomic and final",
+            self.tail,
+            self.name()
+        )))
+    }
+
+    fn seal(&mut self) -> Result<()> {
+        self.inner = None;
+        let core = self.shared.core.clone();
+        let h = self.handle.clone();
+        self.shared.run(&format!("seal {}", self.name()), async move {
+            let seg = h.qualified.clone();
+            let reply = core
+                .segment_call(&h, None, |request_id, delegation_token| {
+                    Requests::SealSegment(SealSegmentCommand {
+                        request_id,
+                        segment: seg.clone(),
+                        delegation_token,
+                    })
+                })
+                .await?;
+            match reply {
+                Replies::SegmentSealed(_) | Replies::SegmentIsSealed(_) => {}
+                other => return Err(unexpected(&h.name, "sealing", &other)),
+            }
+            // Tell the controller too, so its view (and stream deletion, which needs a sealed stream) agrees.
+            if let Err(e) = core.factory().controller_client().seal_stream(&h.stream).await {
+                tracing::warn!(stream = %h.name, error = %e.error, "segment sealed but the controller did not record it");
+            }
+            Ok(())
+        })?;
+        self.sealed = true;
+        Ok(())
+    }
+}
+
+impl Drop for PravegaWriter {
+    fn drop(&mut self) {
+        self.inner = None;
+        if let Some(lease) = self.lease.take() {
+            // Release now so that a new writer (e.g. a restarted recording) need not wait for expiry.
+            let release = lease.release();
+            drop(lease);
+            let r = self
+                .shared
+                .run_limited("release writer lease", RELEASE_TIMEOUT, async move {
+                    release.await;
+                    Ok(())
+                });
+            if let Err(e) = r {
+                tracing::debug!(stream = %self.handle.name, error = %e, "writer lease not released; it will expire");
+            }
+        }
+    }
+}
+
+/// Bytes fetched ahead of the reader.
+#[derive(Default)]
+struct Cache {
+    start: u64,
+    data: Vec<u8>,
+    at: Option<Instant>,
+    /// The stream's truncation count when fetched.
+    truncations: u64,
+}
+
+impl Cache {
+    fn put(&mut self, start: u64, data: Vec<u8>, truncations: u64) {
+        self.start = start;
+        self.data = data;
+        self.at = Some(Instant::now());
+        self.truncations = truncations;
+    }
+
+    fn copy_to(&self, offset: u64, buf: &mut [u8], truncations: u64) -> Option<usize> {
+        let at = self.at?;
+        if at.elapsed() > CACHE_MAX_AGE || offset < self.start || truncations != self.truncations {
+            return None;
+        }
+        let from = usize::try_from(offset - self.start).ok()?;
+        if from >= self.data.len() {
+            return None;
+        }
+        let n = buf.len().min(self.data.len() - from);
+        buf[..n].copy_from_slice(&self.data[from..from + n]);
+        Some(n)
+    }
+}
+
+/// An outstanding tail read, kept across waits so that a wait that timed out or was interrupted does not lose
+/// its place in the server's queue.
+struct Poll {
+    at: u64,
+    conn: Arc<SegmentConn>,
+    reply: PendingReply,
+}
+
+enum ReadResult {
+    Data { data: Vec<u8>, tail: Option<u64> },
+    Truncated(u64),
+    End(u64),
+}
+
+enum Step {
+    Data { at: u64, data: Vec<u8> },
+    Again,
+    Tail { tail: u64, sealed: bool },
+    Truncated(u64),
+    Sealed,
+    TimedOut,
+    Interrupted,
+}
+
+/// Reads one Pravega byte stream over its own segment-store connection.
+pub(crate) struct PravegaReader {
+    shared: Arc<Shared>,
+    handle: Arc<SegmentHandle>,
+    conn: Option<Arc<SegmentConn>>,
+    cache: Cache,
+    /// A tail seen earlier; the real tail is never below it.
+    known_tail: Option<u64>,
+    poll: Option<Poll>,
+    /// Consecutive tail reads that came back empty at once (a server that does not hold reads at the tail):
+    /// back off instead of spinning.
+    empty_polls: u32,
+}
+
+impl PravegaReader {
+    pub(crate) fn open(shared: Arc<Shared>, name: &StreamName) -> Result<Self> {
+        let core = shared.core.clone();
+        let name = name.clone();
+        let handle = shared.run(&format!("open reader of {name}"), async move {
+            core.handle(&name).await
+        })?;
+        Ok(PravegaReader {
+            shared,
+            handle,
+            conn: None,
+            cache: Cache::default(),
+            known_tail: None,
+            poll: None,
+            empty_polls: 0,
+        })
+    }
+
+    fn name(&self) -> &StreamName {
+        &self.handle.name
+    }
+
+    fn truncations(&self) -> u64 {
+        self.handle.truncations.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn see_tail(&mut self, tail: u64) {
+        self.known_tail = Some(self.known_tail.map_or(tail, |t| t.max(tail)));
+    }
+}
+
+/// The reader's connection, reconnecting if it died.
+async fn live_conn(
+    core: &Core,
+    h: &SegmentHandle,
+    conn: Option<Arc<SegmentConn>>,
+) -> Result<Arc<SegmentConn>> {
+    match conn {
+        Some(c) if c.is_alive() => Ok(c),
+        _ => core.connect(h).await,
+    }
+}
+
+fn interrupt_fd(interrupt: &Interrupt) -> Option<AsyncFd<OwnedFd>> {
+    // A duplicate, so that several waits on one interrupt register separately with the reactor.
+    let fd = interrupt.as_fd().try_clone_to_owned().ok()?;
+    // SAFETY: the AsyncFd owns `fd`, which stays open (and the same description) until the AsyncFd is dropped.
+    unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE) }.ok()
+}
+
+/// Resolves when the interrupt fires: through its eventfd, or by checking it every 10 ms if that is unusable.
+async fn interrupted(interrupt: &Interrupt, fd: Option<&AsyncFd<OwnedFd>>) {
+    match fd {
+        Some(fd) => {
+            while !interrupt.is_set() {
+                match fd.readable().await {
+                    // Readable while set; a clear() may have raced us, so check the flag again.
+                    Ok(mut guard) => {
+                        if interrupt.is_set() {
+                            return;
+                        }
+                        guard.clear_ready();
+                        tokio::time::sleep(Duration::from_millis(1)).await;
+                    }
+                    Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+                }
+            }
+        }
+        None => {
+            while !interrupt.is_set() {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    }
+}
+
+impl ByteReader for PravegaReader {
+    fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let truncations = self.truncations();
+        if let Some(n) = self.cache.copy_to(offset, buf, truncations) {
+            return Ok(n);
+        }
+        let core = self.shared.core.clone();
+        let h = self.handle.clone();
+        let conn = self.conn.take();
+        let known = self.known_tail;
+        let want = buf.len().clamp(MIN_READ, MAX_READ) as i32;
+        let (conn, result) = self.shared.run(&format!("read {}", self.name()), async move {
+            let conn = live_conn(&core, &h, conn).await?;
+            let mut tail = None;
+            if known.is_none_or(|t| offset >= t) {
+                let info = core.segment_info(&h, Some(&conn)).await?;
+                let (head, t) = (i64_to_u64(info.start_offset), i64_to_u64(info.write_offset));
+                if offset < head {
+                    return Ok((conn, ReadResult::Truncated(head)));
+                }
+                if offset >= t {
+                    return Ok((conn, ReadResult::End(t)));
+                }
+                tail = Some(t);
+            }
+            let seg = h.qualified.clone();
+            let reply = core
+                .segment_call(&h, Some(&conn), |request_id, delegation_token| {
+                    Requests::ReadSegment(ReadSegmentCommand {
+                        segment: seg.clone(),
+                        offset: offset as i64,
+                        suggested_length: want,
+                        delegation_token,
+                        request_id,
+                    })
+                })
+                .await?;
+            let result = match reply {
+                Replies::SegmentRead(cmd) => ReadResult::Data { data: cmd.data, tail },
+                Replies::SegmentIsTruncated(cmd) => ReadResult::Truncated(i64_to_u64(cmd.start_offset)),
+                Replies::SegmentIsSealed(_) => ReadResult::End(offset),
+                other => return Err(unexpected(&h.name, "read", &other)),
+            };
+            Ok((conn, result))
+        })?;
+        self.conn = Some(conn);
+        match result {
+            ReadResult::Data { data, tail } => {
+                if let Some(t) = tail {
+                    self.see_tail(t);
+                }
+                if data.is_empty() {
+                    return Ok(0);
+                }
+                self.see_tail(offset + data.len() as u64);
+                self.cache.put(offset, data, truncations);
+                Ok(self.cache.copy_to(offset, buf, truncations).unwrap_or(0))
+            }
+            ReadResult::Truncated(head) => Err(StoreError::Truncated {
+                stream: self.name().clone(),
+                offset,
+                head,
+            }),
+            ReadResult::End(tail) => {
+                self.see_tail(tail);
+                Ok(0)
+            }
+        }
+    }
+
+    fn info(&mut self) -> Result<StreamInfo> {
+        let core = self.shared.core.clone();
+        let h = self.handle.clone();
+        let conn = self.conn.take();
+        let (conn, info) = self
+            .shared
+            .run(&format!("stream info of {}", self.name()), async move {
+                let conn = live_conn(&core, &h, conn).await?;
+                let info = core.segment_info(&h, Some(&conn)).await?;
+                Ok((conn, info))
+            })?;
+        self.conn = Some(conn);
+        let tail = i64_to_u64(info.write_offset);
+        self.see_tail(tail);
+        Ok(StreamInfo {
+            head: i64_to_u64(info.start_offset),
+            tail,
+            sealed: info.is_sealed,
+            // Asking the lease table costs a round trip per call; the store's `info` answers this.
+            writer_active: None,
+        })
+    }
+
+    fn wait_beyond(&mut self, offset: u64, deadline: Instant, interrupt: &Interrupt) -> Result<WaitOutcome> {
+        let mut asked = false;
+        loop {
+            if interrupt.is_set() {
+                return Ok(WaitOutcome::Interrupted);
+            }
+            if self.known_tail.is_some_and(|t| t > offset) {
+                return Ok(WaitOutcome::Data);
+            }
+            if Instant::now() >= deadline {
+                // Past the deadline, still report data (or a seal) that is there: ask the server once.
+                if !asked {
+                    asked = true;
+                    if self.info()?.sealed && self.known_tail.is_some_and(|t| t <= offset) {
+                        return Ok(WaitOutcome::Sealed);
+                    }
+                    continue;
+                }
+                return Ok(WaitOutcome::TimedOut);
+            }
+            let core = self.shared.core.clone();
+            let h = self.handle.clone();
+            let conn = self.conn.take();
+            let known = self.known_tail;
+            // Keep an outstanding tail read only if it is still the one we want (same place, same connection).
+            let poll = self
+                .poll
+                .take()
+                .filter(|p| Some(p.at) == known && p.conn.is_alive());
+            let backoff = match self.empty_polls {
+                0 => None,
+                n => Some(Duration::from_millis(1u64 << n.min(5)).min(Duration::from_millis(20))),
+            };
+            let interrupt2 = interrupt.clone();
+            let op_timeout = self.shared.op_timeout;
+            let (conn, poll, step) = self.shared.run_unbounded("wait for data", async move {
+                let wake = interrupt_fd(&interrupt2);
+                let deadline = tokio::time::Instant::from_std(deadline);
+                let setup = async {
+                    let conn = live_conn(&core, &h, conn).await?;
+                    let at = match known {
+                        Some(t) => t,
+                        None => {
+                            let info = core.segment_info(&h, Some(&conn)).await?;
+                            return Ok((
+                                conn,
+                                None,
+                                Step::Tail {
+                                    tail: i64_to_u64(info.write_offset),
+                                    sealed: info.is_sealed,
+                                },
+                            ));
+                        }
+                    };
+                    let poll = match poll {
+                        Some(p) => p,
+                        None => {
+                            if let Some(b) = backoff {
+                                tokio::time::sleep(b).await;
+                            }
+                            let token = core.token(&h).await;
+                            let reply = conn.start(&Requests::ReadSegment(ReadSegmentCommand {
+                                segment: h.qualified.clone(),
+                                offset: at as i64,
+                                suggested_length: POLL_READ,
+                                delegation_token: token,
+                                request_id: request_id(),
+                            }))?;
+                            Poll {
+                                at,
+                                conn: conn.clone(),
+                                reply,
+                            }
+                        }
+                    };
+                    Ok::<_, StoreError>((conn, Some(poll), Step::Again))
+                };
+                // Setting up (connecting, a first tail query) is bounded by the operation timeout and still
+                // gives way to the caller's deadline and interrupt.
+                let (conn, poll, first) = tokio::select! {
+                    r = tokio::time::timeout(op_timeout, setup) => match r {
+                        Ok(r) => r?,
+                        Err(_) => return Err(StoreError::Backend(format!(
+                            "wait for data in {}: no answer from Pravega within {:.1} s",
+                            h.name, op_timeout.as_secs_f64()))),
+                    },
+                    _ = interrupted(&interrupt2, wake.as_ref()) => return Ok((None, None, Step::Interrupted)),
+                    _ = tokio::time::sleep_until(deadline) => return Ok((None, None, Step::TimedOut)),
+                };
+                let Some(mut poll) = poll else {
+                    return Ok((Some(conn), None, first));
+                };
+                let started = tokio::time::Instant::now();
+                let step = tokio::select! {
+                    reply = &mut poll.reply => {
+                        let at = poll.at;
+                        let step = match reply? {
+                            Replies::SegmentRead(cmd) if !cmd.data.is_empty() => Step::Data { at, data: cmd.data },
+                            Replies::SegmentRead(cmd) if cmd.end_of_segment => Step::Sealed,
+                            Replies::SegmentRead(_) => Step::Again,
+                            Replies::SegmentIsSealed(_) => Step::Sealed,
+                            Replies::SegmentIsTruncated(cmd) => Step::Truncated(i64_to_u64(cmd.start_offset)),
+                            Replies::NoSuchSegment(_) => return Err(StoreError::NotFound(h.name.clone())),
+                            Replies::WrongHost(_) | Replies::AuthTokenCheckFailed(_) => {
+                                // Look the segment store up again / fetch a fresh token, then wait again.
+                                core.forget_endpoint(&h);
+                                return Ok((None, None, Step::Again));
+                            }
+                            other => return Err(unexpected(&h.name, "tail read", &other)),
+                        };
+                        let quick = started.elapsed() < Duration::from_millis(5);
+                        let step = match step {
+                            Step::Again if quick => Step::Tail { tail: at, sealed: false },
+                            s => s,
+                        };
+                        return Ok((Some(conn), None, step));
+                    }
+                    _ = interrupted(&interrupt2, wake.as_ref()) => Step::Interrupted,
+                    _ = tokio::time::sleep_until(deadline) => Step::TimedOut,
+                    _ = tokio::time::sleep(RECHECK_EVERY) => {
+                        let info = core.segment_info(&h, Some(&conn)).await?;
+                        Step::Tail { tail: i64_to_u64(info.write_offset), sealed: info.is_sealed }
+                    }
+                };
+                Ok((Some(conn), Some(poll), step))
+            })?;
+            self.conn = conn;
+            self.poll = poll;
+            match step {
+                Step::Data { at, data } => {
+                    self.empty_polls = 0;
+                    self.see_tail(at + data.len() as u64);
+                    let truncations = self.truncations();
+                    self.cache.put(at, data, truncations);
+                }
+                Step::Again => {}
+                Step::Tail { tail, sealed } => {
+                    // Also how an immediately empty tail read comes back: count those to back off.
+                    if self.known_tail == Some(tail) && !sealed && self.poll.is_none() {
+                        self.empty_polls += 1;
+                    }
+                    self.see_tail(tail);
+                    if sealed && tail <= offset {
+                        return Ok(WaitOutcome::Sealed);
+                    }
+                }
+                Step::Truncated(head) => self.see_tail(head),
+                Step::Sealed => return Ok(WaitOutcome::Sealed),
+                Step::TimedOut => return Ok(WaitOutcome::TimedOut),
+                Step::Interrupted => return Ok(WaitOutcome::Interrupted),
+            }
+        }
+    }
+}
