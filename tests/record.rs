@@ -26,6 +26,82 @@ fn ok(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
+/// Like [`hindsight`], but kills the process and fails after `limit` (a hang is a failure, not a stuck test).
+fn hindsight_within(store: &Path, args: &[&str], limit: Duration) -> Output {
+    let child = Command::new(env!("CARGO_BIN_EXE_hindsight"))
+        .arg("--store")
+        .arg(store)
+        .args(args)
+        .env_remove("HINDSIGHT_STORE")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run hindsight");
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(limit) {
+        Ok(out) => out.expect("wait for hindsight"),
+        Err(_) => {
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+            panic!("hindsight {args:?} did not finish within {limit:?}");
+        }
+    }
+}
+
+/// ffprobe's view of a file: container duration in seconds and the number of video frames.
+fn probe(path: &Path) -> (f64, u64) {
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-count_frames",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "format=duration:stream=nb_read_frames,codec_name",
+            "-of",
+            "json",
+        ])
+        .arg(path)
+        .output()
+        .expect("run ffprobe (Debian package ffmpeg)");
+    assert!(
+        out.status.success(),
+        "ffprobe: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("ffprobe json");
+    let duration = json["format"]["duration"]
+        .as_str()
+        .and_then(|d| d.parse::<f64>().ok())
+        .unwrap_or_else(|| panic!("no duration: {json}"));
+    let frames = json["streams"][0]["nb_read_frames"]
+        .as_str()
+        .and_then(|d| d.parse::<u64>().ok())
+        .unwrap_or_else(|| panic!("no frame count: {json}"));
+    assert_eq!(json["streams"][0]["codec_name"], "h264", "{json}");
+    (duration, frames)
+}
+
+/// Decodes every frame with ffmpeg and returns what it reported as errors (empty when clean).
+fn decode_errors(path: &Path) -> String {
+    let out = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-i"])
+        .arg(path)
+        .args(["-f", "null", "-"])
+        .output()
+        .expect("run ffmpeg");
+    assert!(
+        out.status.success(),
+        "ffmpeg failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 fn init() {
     gst::init().expect("gstreamer");
     gstpravega::register_static().expect("elements");
@@ -65,10 +141,15 @@ fn collect_pts(desc: &str) -> Vec<u64> {
 
 /// An H.264 MP4 with B-frames: 90 frames at 30 fps, key frame every 15.
 fn make_mp4(path: &Path) {
+    make_mp4_of(path, 90, 15);
+}
+
+/// An H.264 MP4 with B-frames: `frames` frames at 30 fps, a key frame every `gop`.
+fn make_mp4_of(path: &Path, frames: u32, gop: u32) {
     init();
     collect_pts(&format!(
-        "videotestsrc num-buffers=90 pattern=ball ! video/x-raw,width=320,height=240,framerate=30/1 ! \
-         x264enc bframes=2 key-int-max=15 speed-preset=ultrafast ! h264parse ! mp4mux ! \
+        "videotestsrc num-buffers={frames} pattern=ball ! video/x-raw,width=320,height=240,framerate=30/1 ! \
+         x264enc bframes=2 key-int-max={gop} speed-preset=ultrafast ! h264parse ! mp4mux ! \
          tee name=t ! queue ! filesink location={} t. ! queue ! fakesink name=out sync=false",
         path.display()
     ));
@@ -177,4 +258,97 @@ fn sigint_stops_a_recording_with_an_end_record() {
         "end record must point at the end of the data"
     );
     assert_eq!(json["state"], "idle");
+}
+
+/// A 12 s recording (key frame every second, B-frames) exported by time range: the clip starts at the key frame
+/// at or before --from, lasts the range within one GOP, and decodes without errors in ffmpeg; a range that
+/// reaches past the recording ends at its last frame instead of waiting for more.
+#[test]
+fn export_writes_a_clip_of_the_range_that_plays_anywhere() {
+    let store = tempfile::tempdir().expect("tempdir");
+    let files = tempfile::tempdir().expect("tempdir");
+    let mp4 = files.path().join("twelve.mp4");
+    make_mp4_of(&mp4, 360, 30);
+    let source = format!("file://{}", mp4.display());
+    ok(&hindsight(
+        store.path(),
+        &[
+            "record",
+            "--stream",
+            "site/clip",
+            "--source",
+            &source,
+            "--start-utc",
+            "2024-05-01T12:00:00Z",
+        ],
+    ));
+    let limit = Duration::from_secs(120);
+
+    // 2.5 s .. 7 s: from the key frame at 2 s, so 5 s of video (the range is 4.5 s; one GOP is 1 s).
+    let clip = files.path().join("clip.mp4");
+    let out = ok(&hindsight_within(
+        store.path(),
+        &[
+            "export",
+            "site/clip",
+            "--from",
+            "2024-05-01T12:00:02.5Z",
+            "--to",
+            "2024-05-01T12:00:07Z",
+            "-o",
+            clip.to_str().expect("utf-8 path"),
+        ],
+        limit,
+    ));
+    assert!(
+        out.contains("2024-05-01T12:00:02Z"),
+        "starts at the key frame at 2 s: {out}"
+    );
+    let (duration, frames) = probe(&clip);
+    assert!((4.5..=5.5).contains(&duration), "clip lasts {duration} s");
+    assert!((135..=166).contains(&frames), "{frames} frames");
+    assert_eq!(decode_errors(&clip), "", "the clip decodes cleanly");
+    assert!(!files.path().join("clip.mp4.part").exists());
+
+    // 9 s .. a minute later: past the end of the recording, so 9 s .. 12 s.
+    let tail = files.path().join("tail.mp4");
+    ok(&hindsight_within(
+        store.path(),
+        &[
+            "export",
+            "site/clip",
+            "--from",
+            "2024-05-01T12:00:09Z",
+            "--to",
+            "2024-05-01T12:01:00Z",
+            "-o",
+            tail.to_str().expect("utf-8 path"),
+        ],
+        limit,
+    ));
+    let (duration, frames) = probe(&tail);
+    assert!((2.5..=3.5).contains(&duration), "tail clip lasts {duration} s");
+    assert!((80..=91).contains(&frames), "{frames} frames");
+    assert_eq!(decode_errors(&tail), "");
+
+    // A range without footage is a clear error and leaves no file behind.
+    let none = files.path().join("none.mp4");
+    let failed = hindsight_within(
+        store.path(),
+        &[
+            "export",
+            "site/clip",
+            "--from",
+            "2024-05-02T00:00:00Z",
+            "--to",
+            "2024-05-02T00:01:00Z",
+            "-o",
+            none.to_str().expect("utf-8 path"),
+        ],
+        limit,
+    );
+    assert!(!failed.status.success());
+    let err = String::from_utf8_lossy(&failed.stderr);
+    assert!(err.contains("no footage"), "{err}");
+    assert!(!none.exists());
 }

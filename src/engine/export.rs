@@ -5,12 +5,13 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context};
 use gst::prelude::*;
 use hindsight_store::search;
 use hindsight_store::video::IndexReader;
-use hindsight_store::{Backend, StreamName, Timestamp};
+use hindsight_store::{Backend, RecordedRange, StreamName, Timeline, Timestamp};
 
 /// What to export.
 #[derive(Clone)]
@@ -44,6 +45,52 @@ fn temp_path(output: &Path) -> PathBuf {
     output.with_file_name(name)
 }
 
+/// Records further apart than this start a new recorded range (as `hindsight inspect` shows them).
+const RANGE_GAP: Duration = Duration::from_secs(12);
+
+/// Where the clip starts: the key frame at or before `from` when `from` lies in recorded footage, else the start
+/// of the first recording that begins within the range. A recording still being written (or cut off by a
+/// crash) has frames up to one key-frame interval after its last index record; `RANGE_GAP` bounds that.
+fn clip_start(index: &mut IndexReader, opts: &ExportOptions) -> anyhow::Result<Timestamp> {
+    let (first_record, records) = index
+        .read_all()
+        .with_context(|| format!("cannot read the index of {}", opts.stream))?;
+    let timeline = Timeline::from_records(first_record, &records, RANGE_GAP);
+    let covers = |r: &RecordedRange| {
+        let end = if r.closed {
+            r.end
+        } else {
+            Timestamp::from_nanos(r.end.nanos().saturating_add(RANGE_GAP.as_nanos() as u64))
+        };
+        r.start <= opts.from && opts.from <= end
+    };
+    if timeline.ranges.iter().any(covers) {
+        if let Some((_, r)) = search::seek_target_at_or_before(index, opts.from)? {
+            return Ok(r.timestamp);
+        }
+    }
+    let later = timeline
+        .ranges
+        .iter()
+        .filter(|r| r.start > opts.from && r.start <= opts.to)
+        .find_map(|r| {
+            records
+                .iter()
+                .skip((r.first_record - first_record) as usize)
+                .take((r.end_record - r.first_record) as usize)
+                .find(|rec| rec.is_seek_target() && rec.timestamp <= opts.to)
+                .map(|rec| rec.timestamp)
+        });
+    later.ok_or_else(|| {
+        anyhow!(
+            "{} has no footage between {} and {}",
+            opts.stream,
+            opts.from,
+            opts.to
+        )
+    })
+}
+
 /// Runs the export on the calling thread. `progress` gets 0.0..=1.0; setting `cancel` stops it and removes
 /// the partial file.
 pub fn run(
@@ -57,20 +104,12 @@ pub fn run(
     }
     let mut index = IndexReader::open(opts.store.as_ref(), &opts.stream)
         .with_context(|| format!("cannot read stream {}", opts.stream))?;
-    let first = match search::seek_target_at_or_before(&mut index, opts.from)? {
-        Some((_, r)) => r.timestamp,
-        None => search::seek_target_at_or_after(&mut index, opts.from)?
-            .map(|(_, r)| r.timestamp)
-            .filter(|t| *t <= opts.to)
-            .ok_or_else(|| {
-                anyhow!(
-                    "{} has no footage between {} and {}",
-                    opts.stream,
-                    opts.from,
-                    opts.to
-                )
-            })?,
-    };
+    let first = clip_start(&mut index, opts)?;
+    // pravegasrc's end-mode=timestamp ends at the first frame after the range, which may not exist yet: when
+    // no key frame follows the range, the clip ends at the data tail as it is now (end-mode=latest) and frames
+    // after the range are dropped below, so an export of a range reaching past the recording never waits.
+    let after = Timestamp::from_nanos(opts.to.nanos().saturating_add(1));
+    let ends_at_tail = search::seek_target_at_or_after(&mut index, after)?.is_none();
 
     let part = temp_path(&opts.output);
     let src = gst::ElementFactory::make("pravegasrc")
@@ -81,7 +120,7 @@ pub fn run(
         .build()
         .context("cannot create pravegasrc")?;
     src.set_property_from_str("start-mode", "timestamp");
-    src.set_property_from_str("end-mode", "timestamp");
+    src.set_property_from_str("end-mode", if ends_at_tail { "latest" } else { "timestamp" });
     let demux = gst::ElementFactory::make("qtdemux")
         .build()
         .context("qtdemux is not installed")?;
@@ -111,12 +150,21 @@ pub fn run(
             }
         }
     });
-    // The last frame time seen, for progress.
+    // The last frame time seen, for progress; frames decoded after the range are dropped (only reached when the
+    // clip ends at the tail). By decode time, not presentation time: every frame shown within the range keeps
+    // the frames it references, which precede it in decode order. Stream time is TAI ns.
     let last_pts = Arc::new(AtomicU64::new(0));
     if let Some(pad) = parse.static_pad("src") {
         let last = last_pts.clone();
+        let to = opts.to.nanos();
         pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
-            if let Some(pts) = info.buffer().and_then(|b| b.pts()) {
+            let Some(buffer) = info.buffer() else {
+                return gst::PadProbeReturn::Ok;
+            };
+            if buffer.dts_or_pts().is_some_and(|t| t.nseconds() > to) {
+                return gst::PadProbeReturn::Drop;
+            }
+            if let Some(pts) = buffer.pts() {
                 last.fetch_max(pts.nseconds(), Ordering::Relaxed);
             }
             gst::PadProbeReturn::Ok
