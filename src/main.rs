@@ -7,6 +7,7 @@ mod cmd;
 mod config;
 mod engine;
 mod human;
+mod settings;
 mod store_location;
 mod ui;
 
@@ -94,7 +95,7 @@ fn run_command(store: Option<&str>, command: Command) -> anyhow::Result<()> {
             {
                 anyhow::bail!("stream {name} does not exist in {}", store.uri());
             }
-            ui::run(store, Some((name, start)));
+            ui::run(store, settings::Settings::open(), Some((name, start)));
             Ok(())
         }
         Command::Copy {
@@ -122,7 +123,11 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Some(command) => run_command(cli.store.as_deref(), command),
         None => {
-            store_location::open_or_create_default(cli.store.as_deref()).map(|store| ui::run(store, None))
+            // The app alone: --store / $HINDSIGHT_STORE, else the store chosen in the preferences.
+            let settings = settings::Settings::open();
+            let store = cli.store.clone().or_else(|| settings.store_uri());
+            store_location::open_or_create_default(store.as_deref())
+                .map(|store| ui::run(store, settings, None))
         }
     };
     match result {

@@ -59,13 +59,18 @@ struct App {
 
 impl App {
     fn start(store: &Path, args: &[&str], status: PathBuf) -> Self {
+        Self::start_with(store, args, status, &[("GSETTINGS_BACKEND", Path::new("memory"))])
+    }
+
+    /// Like `start`, with more environment (e.g. a GSettings backend that keeps what is saved).
+    fn start_with(store: &Path, args: &[&str], status: PathBuf, env: &[(&str, &Path)]) -> Self {
         let child = Command::new(env!("CARGO_BIN_EXE_hindsight"))
             .arg("--store")
             .arg(store)
             .args(args)
             .env("DISPLAY", display())
             .env("HINDSIGHT_STATUS_FILE", &status)
-            .env("GSETTINGS_BACKEND", "memory")
+            .envs(env.iter().copied())
             .env("GDK_BACKEND", "x11")
             .env("NO_AT_BRIDGE", "1")
             .env_remove("HINDSIGHT_STORE")
@@ -218,4 +223,45 @@ fn a_missing_stream_is_a_clear_error_not_a_crash() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("site/nothing does not exist"), "{err}");
+}
+
+/// Preferences live in GSettings: the stream being watched is saved (keyfile backend in a temporary
+/// XDG_CONFIG_HOME, so the test neither needs dconf nor touches the user's settings) and the app started again
+/// without a stream reopens it.
+#[test]
+fn the_stream_watched_last_is_reopened_from_gsettings() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let store = work.path().join("store");
+    let config = work.path().join("config");
+    wait_eos(&record_pipeline(&store, "site/door", 4, false));
+    let env = [
+        ("GSETTINGS_BACKEND", Path::new("keyfile")),
+        ("XDG_CONFIG_HOME", config.as_path()),
+    ];
+
+    let app = App::start_with(&store, &["play", "site/door"], work.path().join("s1.json"), &env);
+    app.wait_for("playback", Duration::from_secs(30), |s| {
+        s["stream"] == "site/door" && position(s) > 0
+    });
+    let keyfile = config.join("glib-2.0/settings/keyfile");
+    let start = Instant::now();
+    loop {
+        let text = std::fs::read_to_string(&keyfile).unwrap_or_default();
+        if text.contains("last-stream='site/door'") {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "last-stream not saved in {}: {text:?}",
+            keyfile.display()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    drop(app);
+
+    // The app alone (no stream argument) comes back to it.
+    let app = App::start_with(&store, &[], work.path().join("s2.json"), &env);
+    app.wait_for("the saved stream reopened", Duration::from_secs(30), |s| {
+        s["stream"] == "site/door" && position(s) > 0
+    });
 }

@@ -4,11 +4,13 @@
 mod library;
 mod localtime;
 mod player_page;
+mod preferences;
 mod record_dialog;
+mod shortcuts;
 mod status_report;
 mod timeline;
 mod timeline_model;
-mod window;
+pub mod window;
 
 use std::sync::Arc;
 
@@ -17,6 +19,7 @@ use hindsight_store::{Backend, StreamName};
 use relm4::{adw, gtk, RelmApp};
 
 use crate::config;
+use crate::settings::Settings;
 
 /// Sets up translations; failures only mean English text.
 fn init_gettext() {
@@ -29,10 +32,18 @@ fn init_gettext() {
 }
 
 /// Runs the app window on `store` until it is closed, optionally opening a stream at once.
-pub fn run(store: Arc<dyn Backend>, play: Option<(StreamName, crate::engine::player::StartAt)>) {
+pub fn run(
+    store: Arc<dyn Backend>,
+    settings: Settings,
+    play: Option<(StreamName, crate::engine::player::StartAt)>,
+) {
     init_gettext();
     gtk::glib::set_application_name(&gettext("Hindsight"));
     let app = adw::Application::builder().application_id(config::APP_ID).build();
     let app = RelmApp::from_app(app).with_args(Vec::new());
-    app.run::<window::Window>(window::Init { store, play });
+    app.run::<window::Window>(window::Init {
+        store,
+        settings,
+        play,
+    });
 }

@@ -15,12 +15,13 @@ use hindsight_store::{Backend, IndexRecord, StreamName, Timestamp};
 use relm4::adw::prelude::*;
 use relm4::{adw, gtk};
 
+use crate::engine::export::{self, ExportOptions, ExportSummary};
 use crate::engine::player::{Player, PlayerEvent, StartAt};
 use crate::human;
 use crate::ui::localtime;
 use crate::ui::status_report;
 use crate::ui::timeline::TimelineWidget;
-use crate::ui::timeline_model::{LiveStatus, ScrubThrottle};
+use crate::ui::timeline_model::{clip_file_name, ClipSelection, LiveStatus, ScrubThrottle};
 
 const SPEEDS: [f64; 5] = [0.25, 0.5, 1.0, 2.0, 4.0];
 const SEEK_STEP: Duration = Duration::from_secs(10);
@@ -45,6 +46,20 @@ fn read_snapshot(store: &dyn Backend, name: &StreamName) -> Result<Snapshot, Str
     })
 }
 
+/// How an export running in a worker thread is doing; the 100 ms tick shows it.
+#[derive(Default)]
+struct ExportProgress {
+    fraction: f64,
+    result: Option<Result<ExportSummary, String>>,
+}
+
+/// An export in a worker thread.
+struct ExportJob {
+    cancel: Arc<std::sync::atomic::AtomicBool>,
+    progress: Arc<std::sync::Mutex<ExportProgress>>,
+    output: std::path::PathBuf,
+}
+
 struct State {
     store: Option<Arc<dyn Backend>>,
     stream: Option<StreamName>,
@@ -55,6 +70,7 @@ struct State {
     generation: u64,
     /// Go to the live edge once the first frame is up (open with `StartAt::Live`).
     live_when_ready: bool,
+    export: Option<ExportJob>,
 }
 
 type ToastFn = Box<dyn Fn(String)>;
@@ -75,7 +91,12 @@ pub struct Inner {
     goto_entry: gtk::Entry,
     goto_popover: gtk::Popover,
     timeline: TimelineWidget,
+    export_row: gtk::Revealer,
+    export_label: gtk::Label,
+    export_bar: gtk::ProgressBar,
     toast: RefCell<Option<ToastFn>>,
+    /// The open save dialog: a native dialog lives only as long as someone holds it.
+    save_dialog: RefCell<Option<gtk::FileChooserNative>>,
     state: RefCell<State>,
     error: RefCell<Option<String>>,
 }
@@ -176,6 +197,10 @@ impl PlayerPage {
             .popover(&goto_popover)
             .build();
         goto_button.add_css_class("flat");
+        let export_button = icon_button(
+            "document-save-symbolic",
+            &gettext("Export the marked clip (Ctrl+E)"),
+        );
         let live_button = gtk::Button::with_label(&gettext("Live"));
         live_button.set_tooltip_text(Some(&gettext("Jump to the live edge (L)")));
         live_button.add_css_class("destructive-action");
@@ -193,12 +218,35 @@ impl PlayerPage {
         controls.append(&zoom_out);
         controls.append(&zoom_in);
         controls.append(&goto_button);
+        controls.append(&export_button);
         controls.append(&speed);
         controls.append(&live_button);
+
+        // The export progress row: what is being written, how far, and a way to stop it.
+        let export_label = gtk::Label::builder()
+            .ellipsize(gtk::pango::EllipsizeMode::Middle)
+            .build();
+        let export_bar = gtk::ProgressBar::builder()
+            .hexpand(true)
+            .valign(gtk::Align::Center)
+            .build();
+        let export_cancel = gtk::Button::with_label(&gettext("Cancel"));
+        let export_box = gtk::Box::new(gtk::Orientation::Horizontal, 12);
+        export_box.set_margin_start(12);
+        export_box.set_margin_end(12);
+        export_box.append(&gtk::Image::from_icon_name("document-save-symbolic"));
+        export_box.append(&export_label);
+        export_box.append(&export_bar);
+        export_box.append(&export_cancel);
+        let export_row = gtk::Revealer::builder()
+            .child(&export_box)
+            .reveal_child(false)
+            .build();
 
         let bottom = gtk::Box::new(gtk::Orientation::Vertical, 6);
         bottom.set_margin_top(6);
         bottom.set_margin_bottom(8);
+        bottom.append(&export_row);
         bottom.append(&timeline.area);
         bottom.append(&controls);
 
@@ -220,7 +268,11 @@ impl PlayerPage {
             goto_entry: goto_entry.clone(),
             goto_popover,
             timeline: timeline.clone(),
+            export_row,
+            export_label,
+            export_bar,
             toast: RefCell::new(None),
+            save_dialog: RefCell::new(None),
             error: RefCell::new(None),
             state: RefCell::new(State {
                 store: None,
@@ -231,6 +283,7 @@ impl PlayerPage {
                 loading_index: false,
                 generation: 0,
                 live_when_ready: false,
+                export: None,
             }),
         }));
 
@@ -260,6 +313,12 @@ impl PlayerPage {
         goto_entry.connect_activate(move |e| p.goto_text(&e.text()));
         let p = page.clone();
         timeline.connect_scrub(move |t, done| p.scrub(t, done));
+        let p = page.clone();
+        timeline.connect_select(move |sel| p.on_selected(sel));
+        let p = page.clone();
+        export_button.connect_clicked(move |_| p.export_clip());
+        let p = page.clone();
+        export_cancel.connect_clicked(move |_| p.cancel_export());
 
         let weak = Rc::downgrade(&page.0);
         gtk::glib::timeout_add_local(Duration::from_millis(100), move || match weak.upgrade() {
@@ -300,6 +359,8 @@ impl PlayerPage {
     /// Opens `stream` and starts playing at `start`.
     pub fn open(&self, store: Arc<dyn Backend>, stream: StreamName, start: StartAt) {
         self.close();
+        // A clip marked on another stream means nothing here.
+        self.0.timeline.set_selection(ClipSelection::default());
         let weak = Rc::downgrade(&self.0);
         let generation = {
             let mut st = self.0.state.borrow_mut();
@@ -517,6 +578,161 @@ impl PlayerPage {
         }
     }
 
+    /// Marks the start (`true`) or end of the clip to export at the frame on screen.
+    pub fn mark_clip(&self, start: bool) {
+        let Some(pos) = self.player().and_then(|p| p.position()) else {
+            return;
+        };
+        let mut sel = self.0.timeline.selection();
+        if start {
+            sel.mark_start(pos);
+        } else {
+            sel.mark_end(pos);
+        }
+        self.0.timeline.set_selection(sel);
+        self.on_selected(sel);
+    }
+
+    fn on_selected(&self, sel: ClipSelection) {
+        if let Some((a, b)) = sel.range() {
+            self.toast(format!(
+                "{} {} – {} ({})",
+                gettext("Clip"),
+                localtime::format(a),
+                localtime::format(b),
+                human::duration(b.duration_since(a))
+            ));
+        }
+    }
+
+    /// Asks where to save the marked clip, then exports it in the background with a progress row.
+    pub fn export_clip(&self) {
+        let (Some(store), Some(stream)) = ({
+            let st = self.0.state.borrow();
+            (st.store.clone(), st.stream.clone())
+        }) else {
+            return;
+        };
+        if self.0.state.borrow().export.is_some() {
+            self.toast(gettext("An export is already running"));
+            return;
+        }
+        let Some((from, to)) = self.0.timeline.selection().range() else {
+            self.toast(gettext(
+                "Mark a clip first: Shift-drag on the timeline, or press I and O at its start and end",
+            ));
+            return;
+        };
+        let parent = self.0.root.root().and_then(|r| r.downcast::<gtk::Window>().ok());
+        let dialog = gtk::FileChooserNative::new(
+            Some(&gettext("Export Clip")),
+            parent.as_ref(),
+            gtk::FileChooserAction::Save,
+            Some(&gettext("_Export")),
+            Some(&gettext("_Cancel")),
+        );
+        dialog.set_modal(true);
+        // Clips go to the Videos folder by default (home when there is none).
+        let folder = gtk::glib::user_special_dir(gtk::glib::UserDirectory::Videos)
+            .filter(|d| d.is_dir())
+            .unwrap_or_else(gtk::glib::home_dir);
+        if let Err(e) = dialog.set_current_folder(Some(&gtk::gio::File::for_path(&folder))) {
+            tracing::debug!(error = %e, folder = %folder.display(), "cannot preselect the folder");
+        }
+        dialog.set_current_name(&clip_file_name(&stream.to_string(), &localtime::format(from)));
+        let filter = gtk::FileFilter::new();
+        filter.set_name(Some(&gettext("MP4 video")));
+        filter.add_mime_type("video/mp4");
+        filter.add_suffix("mp4");
+        dialog.add_filter(&filter);
+        let page = self.clone();
+        dialog.connect_response(move |d, response| {
+            if response == gtk::ResponseType::Accept {
+                if let Some(path) = d.file().and_then(|f| f.path()) {
+                    page.start_export(ExportOptions {
+                        store: store.clone(),
+                        stream: stream.clone(),
+                        from,
+                        to,
+                        output: path,
+                    });
+                }
+            }
+            d.destroy();
+            page.0.save_dialog.borrow_mut().take();
+        });
+        dialog.show();
+        *self.0.save_dialog.borrow_mut() = Some(dialog);
+    }
+
+    /// Runs an export in a worker thread (the same engine code as `hindsight export`).
+    pub fn start_export(&self, opts: ExportOptions) {
+        let job = ExportJob {
+            cancel: Arc::default(),
+            progress: Arc::default(),
+            output: opts.output.clone(),
+        };
+        let (cancel, progress) = (job.cancel.clone(), job.progress.clone());
+        let spawned = std::thread::Builder::new().name("export".into()).spawn(move || {
+            let report = progress.clone();
+            let result = export::run(&opts, &cancel, |f| {
+                if let Ok(mut p) = report.lock() {
+                    p.fraction = f;
+                }
+            })
+            .map_err(|e| format!("{e:#}"));
+            if let Ok(mut p) = progress.lock() {
+                p.result = Some(result);
+            }
+        });
+        if let Err(e) = spawned {
+            self.toast(format!("{}: {e}", gettext("Cannot start the export")));
+            return;
+        }
+        let name = job
+            .output
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        self.0
+            .export_label
+            .set_label(&format!("{} {name}", gettext("Exporting")));
+        self.0.export_bar.set_fraction(0.0);
+        self.0.export_row.set_reveal_child(true);
+        self.0.state.borrow_mut().export = Some(job);
+    }
+
+    /// Stops the running export; its partial file is removed.
+    pub fn cancel_export(&self) {
+        if let Some(job) = &self.0.state.borrow().export {
+            job.cancel.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    /// Shows the export's progress and, once it ended, its outcome.
+    fn poll_export(&self) {
+        let outcome = {
+            let st = self.0.state.borrow();
+            let Some(job) = &st.export else { return };
+            let Ok(mut p) = job.progress.lock() else { return };
+            self.0.export_bar.set_fraction(p.fraction);
+            p.result.take().map(|r| (r, job.output.clone()))
+        };
+        let Some((result, output)) = outcome else { return };
+        self.0.state.borrow_mut().export = None;
+        self.0.export_row.set_reveal_child(false);
+        let text = match result {
+            Ok(summary) => format!(
+                "{} {} ({})",
+                gettext("Exported"),
+                output.display(),
+                human::bytes(summary.bytes)
+            ),
+            Err(e) => e,
+        };
+        self.toast(text);
+    }
+
     fn scrub(&self, t: Timestamp, done: bool) {
         let now = Instant::now();
         let go = {
@@ -534,6 +750,7 @@ impl PlayerPage {
     }
 
     fn tick(&self) {
+        self.poll_export();
         let due = self.0.state.borrow_mut().throttle.due(Instant::now());
         if let Some(t) = due {
             self.seek(t);

@@ -12,7 +12,7 @@ use relm4::gtk;
 use relm4::gtk::prelude::*;
 
 use crate::ui::localtime;
-use crate::ui::timeline_model::TimeWindow;
+use crate::ui::timeline_model::{ClipSelection, TimeWindow};
 
 /// Records further apart than this split recorded ranges on the timeline.
 pub const GAP: Duration = Duration::from_secs(12);
@@ -34,6 +34,8 @@ pub struct TimelineState {
     pub hover: Option<f64>,
     /// The window was set by the user (zoom/pan) and should not jump to the data.
     pub user_moved: bool,
+    /// The clip marked for export.
+    pub selection: ClipSelection,
 }
 
 impl Default for TimelineState {
@@ -49,11 +51,13 @@ impl Default for TimelineState {
             edge: None,
             hover: None,
             user_moved: false,
+            selection: ClipSelection::default(),
         }
     }
 }
 
 type ScrubFn = Rc<dyn Fn(Timestamp, bool)>;
+type SelectFn = Rc<dyn Fn(ClipSelection)>;
 
 /// The widget and its shared state.
 #[derive(Clone)]
@@ -62,6 +66,7 @@ pub struct TimelineWidget {
     pub area: gtk::DrawingArea,
     state: Rc<RefCell<TimelineState>>,
     on_scrub: Rc<RefCell<Option<ScrubFn>>>,
+    on_select: Rc<RefCell<Option<SelectFn>>>,
 }
 
 impl TimelineWidget {
@@ -77,6 +82,7 @@ impl TimelineWidget {
             area,
             state: Rc::new(RefCell::new(TimelineState::default())),
             on_scrub: Rc::new(RefCell::new(None)),
+            on_select: Rc::new(RefCell::new(None)),
         };
         let state = widget.state.clone();
         widget.area.set_draw_func(move |_, cr, w, h| {
@@ -92,6 +98,22 @@ impl TimelineWidget {
     }
 
     /// Replaces the index data; fits the window to it unless the user moved it.
+    /// Called when a Shift-drag changes the clip selection.
+    pub fn connect_select(&self, f: impl Fn(ClipSelection) + 'static) {
+        *self.on_select.borrow_mut() = Some(Rc::new(f));
+    }
+
+    /// The clip marked for export.
+    pub fn selection(&self) -> ClipSelection {
+        self.state.borrow().selection
+    }
+
+    /// Replaces the clip selection (marks from the keyboard, or cleared).
+    pub fn set_selection(&self, selection: ClipSelection) {
+        self.state.borrow_mut().selection = selection;
+        self.area.queue_draw();
+    }
+
     pub fn set_records(&self, first: u64, records: Vec<IndexRecord>, edge: Option<Timestamp>) {
         {
             let mut s = self.state.borrow_mut();
@@ -152,25 +174,68 @@ impl TimelineWidget {
         }
     }
 
+    /// Shift-drag: selects the clip between the press and the pointer.
+    fn select(&self, x0: f64, x: f64, done: bool) {
+        let w = f64::from(self.area.width().max(1));
+        let selection = {
+            let mut s = self.state.borrow_mut();
+            let (a, b) = (
+                s.window.t_of(x0.clamp(0.0, w), w),
+                s.window.t_of(x.clamp(0.0, w), w),
+            );
+            s.selection = ClipSelection::between(a, b);
+            s.selection
+        };
+        self.area.queue_draw();
+        if done {
+            let cb = self.on_select.borrow().clone();
+            if let Some(cb) = cb {
+                cb(selection);
+            }
+        }
+    }
+
     fn connect_gestures(&self) {
         let drag = gtk::GestureDrag::new();
-        let start_x = Rc::new(RefCell::new(0.0));
+        // Where the drag started, and whether it selects (Shift held at the press) rather than scrubs.
+        let start = Rc::new(RefCell::new((0.0, false)));
         {
             let this = self.clone();
-            let start_x = start_x.clone();
-            drag.connect_drag_begin(move |_, x, _| {
-                *start_x.borrow_mut() = x;
-                this.scrub(x, false);
+            let start = start.clone();
+            drag.connect_drag_begin(move |g, x, _| {
+                let selecting = g
+                    .current_event_state()
+                    .contains(gtk::gdk::ModifierType::SHIFT_MASK);
+                *start.borrow_mut() = (x, selecting);
+                if selecting {
+                    this.select(x, x, false);
+                } else {
+                    this.scrub(x, false);
+                }
             });
         }
         {
             let this = self.clone();
-            let start_x = start_x.clone();
-            drag.connect_drag_update(move |_, dx, _| this.scrub(*start_x.borrow() + dx, false));
+            let start = start.clone();
+            drag.connect_drag_update(move |_, dx, _| {
+                let (x0, selecting) = *start.borrow();
+                if selecting {
+                    this.select(x0, x0 + dx, false);
+                } else {
+                    this.scrub(x0 + dx, false);
+                }
+            });
         }
         {
             let this = self.clone();
-            drag.connect_drag_end(move |_, dx, _| this.scrub(*start_x.borrow() + dx, true));
+            drag.connect_drag_end(move |_, dx, _| {
+                let (x0, selecting) = *start.borrow();
+                if selecting {
+                    this.select(x0, x0 + dx, true);
+                } else {
+                    this.scrub(x0 + dx, true);
+                }
+            });
         }
         self.area.add_controller(drag);
 
@@ -237,6 +302,32 @@ fn tick_label(t: Timestamp, step: Duration) -> String {
         full.get(11..16).unwrap_or(&full).to_owned()
     } else {
         full.get(11..19).unwrap_or(&full).to_owned()
+    }
+}
+
+/// The clip selection: a translucent band between the marks, a bracket at each mark set.
+fn draw_selection(s: &TimelineState, cr: &gtk::cairo::Context, w: f64, h: f64, top: f64) {
+    let win = &s.window;
+    let (start, end) = s.selection.marks();
+    cr.set_source_rgba(0.96, 0.76, 0.07, 0.28);
+    if let (Some(a), Some(b)) = (start, end) {
+        let (x0, x1) = (win.x_of(a, w).max(-1.0), win.x_of(b, w).min(w + 1.0));
+        if x1 > x0 {
+            cr.rectangle(x0, top, x1 - x0, h - top);
+            let _ = cr.fill();
+        }
+    }
+    cr.set_source_rgb(0.96, 0.76, 0.07);
+    for (mark, dir) in [(start, 1.0), (end, -1.0)] {
+        let Some(t) = mark else { continue };
+        let x = win.x_of(t, w);
+        if !(0.0..=w).contains(&x) {
+            continue;
+        }
+        cr.rectangle(x - 1.0, top, 2.0, h - top);
+        cr.rectangle(x.min(x + 6.0 * dir), top, 6.0, 2.0);
+        cr.rectangle(x.min(x + 6.0 * dir), h - 2.0, 6.0, 2.0);
+        let _ = cr.fill();
     }
 }
 
@@ -335,6 +426,8 @@ fn draw(s: &TimelineState, cr: &gtk::cairo::Context, w: f64, h: f64) {
     }
 
     // Live edge.
+    draw_selection(s, cr, w, h, band_top);
+
     if let Some(edge) = s.edge {
         let x = win.x_of(edge, w);
         if (0.0..=w).contains(&x) {

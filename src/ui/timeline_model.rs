@@ -186,6 +186,72 @@ impl LiveStatus {
     }
 }
 
+/// The clip marked for export: set by Shift-dragging on the timeline or by marking its start and end (I, O)
+/// at the playhead. Always ordered; a mark on the wrong side of the other one starts a new clip there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ClipSelection {
+    start: Option<Timestamp>,
+    end: Option<Timestamp>,
+}
+
+impl ClipSelection {
+    /// The shortest clip worth exporting.
+    pub const MIN: Duration = Duration::from_millis(100);
+
+    /// A dragged selection between two times in either order.
+    pub fn between(a: Timestamp, b: Timestamp) -> Self {
+        ClipSelection {
+            start: Some(a.min(b)),
+            end: Some(a.max(b)),
+        }
+    }
+
+    /// Marks the start; an end at or before it is dropped.
+    pub fn mark_start(&mut self, t: Timestamp) {
+        self.start = Some(t);
+        if self.end.is_some_and(|e| e <= t) {
+            self.end = None;
+        }
+    }
+
+    /// Marks the end; a start at or after it is dropped.
+    pub fn mark_end(&mut self, t: Timestamp) {
+        self.end = Some(t);
+        if self.start.is_some_and(|s| s >= t) {
+            self.start = None;
+        }
+    }
+
+    /// The marks as they are (for drawing a half-made selection).
+    pub fn marks(&self) -> (Option<Timestamp>, Option<Timestamp>) {
+        (self.start, self.end)
+    }
+
+    /// The clip to export: both marks set and at least [`Self::MIN`] apart.
+    pub fn range(&self) -> Option<(Timestamp, Timestamp)> {
+        match (self.start, self.end) {
+            (Some(s), Some(e)) if e.duration_since(s) >= Self::MIN => Some((s, e)),
+            _ => None,
+        }
+    }
+}
+
+/// A file name for an exported clip: the stream and the clip's local start time, safe on any file system.
+pub fn clip_file_name(stream: &str, start_local: &str) -> String {
+    let clean = |s: &str| -> String {
+        s.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .collect()
+    };
+    format!("{}-{}.mp4", clean(stream), clean(start_local))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -295,5 +361,34 @@ mod tests {
             LiveStatus::Behind(Duration::from_secs(30))
         );
         assert_eq!(LiveStatus::compute(Some(t(50)), Some(t(40))), LiveStatus::Live);
+    }
+
+    #[test]
+    fn clip_selection_orders_marks_and_drops_crossed_ones() {
+        let mut c = ClipSelection::default();
+        assert_eq!(c.range(), None);
+        c.mark_start(t(10));
+        assert_eq!(c.range(), None, "one mark is no clip");
+        c.mark_end(t(20));
+        assert_eq!(c.range(), Some((t(10), t(20))));
+        // A start after the end begins a new clip there.
+        c.mark_start(t(30));
+        assert_eq!(c.marks(), (Some(t(30)), None));
+        c.mark_end(t(25));
+        assert_eq!(c.marks(), (None, Some(t(25))));
+        c.mark_start(t(5));
+        assert_eq!(c.range(), Some((t(5), t(25))));
+        // Dragging right to left is the same clip as left to right.
+        assert_eq!(ClipSelection::between(t(9), t(3)).range(), Some((t(3), t(9))));
+        // A click (no drag) selects nothing.
+        assert_eq!(ClipSelection::between(t(9), t(9)).range(), None);
+    }
+
+    #[test]
+    fn clip_file_names_are_portable() {
+        assert_eq!(
+            clip_file_name("site/cam1", "2024-05-01 12:00:00"),
+            "site-cam1-2024-05-01-12-00-00.mp4"
+        );
     }
 }

@@ -17,6 +17,7 @@ use crate::engine::player::StartAt;
 use crate::engine::profile;
 use crate::engine::recorder::{self, Outcome, Progress, RecordOptions, Source};
 use crate::human;
+use crate::settings::{Settings, WindowState};
 use crate::ui::library::{LibraryEntry, RowOutput};
 use crate::ui::player_page::PlayerPage;
 use crate::ui::record_dialog::{self, RecordRequest};
@@ -78,6 +79,8 @@ pub struct Init {
     pub store: Arc<dyn Backend>,
     /// A stream to open at once (`hindsight play`).
     pub play: Option<(StreamName, StartAt)>,
+    /// Saved preferences.
+    pub settings: Settings,
 }
 
 /// Results of background work.
@@ -97,6 +100,9 @@ pub struct Window {
     player: PlayerPage,
     playing: Option<String>,
     recording: Option<ActiveRecording>,
+    settings: Settings,
+    /// Reopen the last stream once the first listing shows it still exists.
+    restore_last: bool,
 }
 
 fn load(store: &dyn Backend) -> Result<Vec<LibraryEntry>, String> {
@@ -121,8 +127,6 @@ impl Component for Window {
     view! {
         adw::ApplicationWindow {
             set_title: Some(&gettext("Hindsight")),
-            set_default_width: 960,
-            set_default_height: 640,
 
             #[local_ref]
             toasts -> adw::ToastOverlay {
@@ -173,10 +177,11 @@ impl Component for Window {
                             set_visible: model.playing.is_some(),
                             connect_clicked => Msg::Fullscreen,
                         },
-                        pack_end = &gtk::Button {
-                            set_icon_name: "help-about-symbolic",
-                            set_tooltip_text: Some(&gettext("About Hindsight")),
-                            connect_clicked => Msg::About,
+                        pack_end = &gtk::MenuButton {
+                            set_icon_name: "open-menu-symbolic",
+                            set_tooltip_text: Some(&gettext("Main Menu")),
+                            set_primary: true,
+                            set_menu_model: Some(&main_menu()),
                         },
                     },
 
@@ -262,7 +267,11 @@ impl Component for Window {
 
     fn init(init: Self::Init, root: Self::Root, sender: ComponentSender<Self>) -> ComponentParts<Self> {
         load_css();
-        let Init { store, play } = init;
+        let Init {
+            store,
+            play,
+            settings,
+        } = init;
         let player = PlayerPage::new();
         let toast_sender = sender.input_sender().clone();
         player.connect_toast(move |text| {
@@ -282,9 +291,12 @@ impl Component for Window {
             player,
             playing: None,
             recording: None,
+            restore_last: play.is_none(),
+            settings,
         };
         if let Some((name, start)) = play {
             model.player.open(model.store.clone(), name.clone(), start);
+            model.settings.set_last_stream(&name.to_string());
             model.playing = Some(name.to_string());
         }
         let toasts = &model.toasts;
@@ -292,6 +304,13 @@ impl Component for Window {
         let player_widget = model.player.widget();
         let widgets = view_output!();
         install_shortcuts(&root, &model.player, sender.input_sender().clone());
+        restore_window_state(&root, &model.settings);
+        install_actions(
+            &root,
+            &model.settings,
+            &model.store,
+            sender.input_sender().clone(),
+        );
 
         let input = sender.input_sender().clone();
         gtk::glib::timeout_add_local(REFRESH_INTERVAL, move || {
@@ -319,6 +338,7 @@ impl Component for Window {
             Msg::Open(name) => match StreamName::parse(&name) {
                 Ok(stream) => {
                     self.player.open(self.store.clone(), stream, StartAt::Earliest);
+                    self.settings.set_last_stream(&name);
                     self.playing = Some(name);
                 }
                 Err(e) => self.toasts.add_toast(adw::Toast::new(&e.to_string())),
@@ -326,6 +346,7 @@ impl Component for Window {
             Msg::Back => {
                 self.player.close();
                 self.playing = None;
+                self.settings.set_last_stream("");
                 if root.is_fullscreen() {
                     root.unfullscreen();
                 }
@@ -411,12 +432,18 @@ impl Component for Window {
         self.player.close();
     }
 
-    fn update_cmd(&mut self, msg: Self::CommandOutput, _sender: ComponentSender<Self>, _root: &Self::Root) {
+    fn update_cmd(&mut self, msg: Self::CommandOutput, sender: ComponentSender<Self>, _root: &Self::Root) {
         match msg {
             CmdOut::Listed(result) => {
                 self.loading = false;
                 match result {
                     Ok(list) => {
+                        if std::mem::take(&mut self.restore_last) && self.playing.is_none() {
+                            let last = self.settings.last_stream();
+                            if let Some(name) = last.filter(|l| list.iter().any(|e| &e.name == l)) {
+                                sender.input(Msg::Open(name));
+                            }
+                        }
                         self.view = if list.is_empty() {
                             View::Empty
                         } else {
@@ -496,6 +523,27 @@ impl Window {
     }
 }
 
+/// Restores the saved window size and saves it again when the window closes.
+fn restore_window_state(window: &adw::ApplicationWindow, settings: &Settings) {
+    let state = settings.window_state();
+    window.set_default_size(state.width, state.height);
+    if state.maximized {
+        window.maximize();
+    }
+    let settings = settings.clone();
+    window.connect_close_request(move |w| {
+        // default-size follows the user's resizing while not maximized: the size to come back to.
+        let (width, height) = w.default_size();
+        settings.set_window_state(WindowState {
+            width,
+            height,
+            maximized: w.is_maximized(),
+        });
+        settings.sync();
+        gtk::glib::Propagation::Proceed
+    });
+}
+
 fn load_css() {
     relm4::set_global_css(
         ".live-badge { background: @error_bg_color; color: @error_fg_color; border-radius: 6px; \
@@ -505,6 +553,27 @@ fn load_css() {
     );
 }
 
+/// The accelerators the player page reacts to (all listed in the shortcuts window; a unit test checks).
+pub const PLAYER_ACCELS: &[&str] = &[
+    "space",
+    "Left",
+    "Right",
+    "Page_Up",
+    "Page_Down",
+    "Home",
+    "End",
+    "l",
+    "period",
+    "plus",
+    "minus",
+    "<Control>g",
+    "i",
+    "o",
+    "<Control>e",
+    "f",
+    "Escape",
+];
+
 /// Player shortcuts, one vocabulary with the buttons: Space, Left/Right, Page Up/Down, Home/End, L, F, period,
 /// plus/minus and Ctrl+G. They act only while the player page is shown.
 fn install_shortcuts(window: &adw::ApplicationWindow, player: &PlayerPage, input: relm4::Sender<Msg>) {
@@ -513,6 +582,11 @@ fn install_shortcuts(window: &adw::ApplicationWindow, player: &PlayerPage, input
     // Capture phase: buttons would otherwise take arrows and space for focus moves and clicks.
     controller.set_propagation_phase(gtk::PropagationPhase::Capture);
     let add = |accel: &str, f: Box<dyn Fn(&PlayerPage)>| {
+        // The shortcuts window lists PLAYER_ACCELS; "equal" is the unshifted "plus" on US keyboards.
+        debug_assert!(
+            PLAYER_ACCELS.contains(&accel) || accel == "equal",
+            "{accel} missing from PLAYER_ACCELS"
+        );
         let page = player.clone();
         let window = window.downgrade();
         let action = gtk::CallbackAction::new(move |_, _| {
@@ -544,11 +618,69 @@ fn install_shortcuts(window: &adw::ApplicationWindow, player: &PlayerPage, input
     add("equal", Box::new(|p| p.zoom(0.5)));
     add("minus", Box::new(|p| p.zoom(2.0)));
     add("<Control>g", Box::new(|p| p.show_goto()));
+    add("i", Box::new(|p| p.mark_clip(true)));
+    add("o", Box::new(|p| p.mark_clip(false)));
+    add("<Control>e", Box::new(|p| p.export_clip()));
     let fs = input.clone();
     add("f", Box::new(move |_| fs.emit(Msg::Fullscreen)));
     let esc = input;
     add("Escape", Box::new(move |_| esc.emit(Msg::Back)));
     window.add_controller(controller);
+}
+
+/// The primary menu (GNOME HIG): preferences, shortcuts, about.
+fn main_menu() -> gtk::gio::Menu {
+    let menu = gtk::gio::Menu::new();
+    let section = gtk::gio::Menu::new();
+    section.append(Some(&gettext("_Preferences")), Some("win.preferences"));
+    section.append(
+        Some(&gettext("_Keyboard Shortcuts")),
+        Some("win.show-help-overlay"),
+    );
+    section.append(Some(&gettext("_About Hindsight")), Some("win.about"));
+    menu.append_section(None, &section);
+    menu
+}
+
+/// Window and app actions with their accelerators; the shortcuts window is the window's help overlay, which
+/// GTK opens with Ctrl+? through `win.show-help-overlay`.
+fn install_actions(
+    window: &adw::ApplicationWindow,
+    settings: &Settings,
+    store: &Arc<dyn Backend>,
+    input: relm4::Sender<Msg>,
+) {
+    if let Some(shortcuts) = crate::ui::shortcuts::build() {
+        window.set_help_overlay(Some(&shortcuts));
+    }
+    let about = gtk::gio::SimpleAction::new("about", None);
+    let about_input = input.clone();
+    about.connect_activate(move |_, _| about_input.emit(Msg::About));
+    window.add_action(&about);
+
+    let prefs = gtk::gio::SimpleAction::new("preferences", None);
+    let (w, settings, uri) = (window.downgrade(), settings.clone(), store.uri());
+    prefs.connect_activate(move |_, _| {
+        if let Some(w) = w.upgrade() {
+            crate::ui::preferences::show(&w, &settings, &uri, input.clone());
+        }
+    });
+    window.add_action(&prefs);
+
+    if let Some(app) = window.application() {
+        let quit = gtk::gio::SimpleAction::new("quit", None);
+        let w = window.downgrade();
+        // Closing the window (not exiting the process) lets a running recording end cleanly first.
+        quit.connect_activate(move |_, _| {
+            if let Some(w) = w.upgrade() {
+                w.close();
+            }
+        });
+        app.add_action(&quit);
+        app.set_accels_for_action("app.quit", &["<Control>q"]);
+        app.set_accels_for_action("win.preferences", &["<Control>comma"]);
+        app.set_accels_for_action("win.show-help-overlay", &["<Control>question"]);
+    }
 }
 
 fn show_about(parent: &adw::ApplicationWindow) {

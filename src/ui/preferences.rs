@@ -1,0 +1,133 @@
+//! The preferences window: which store the app opens (the embedded store, another directory, or a Pravega
+//! controller). Saved in GSettings; a different store takes effect when the app starts next.
+
+use gettextrs::gettext;
+use relm4::adw::prelude::*;
+use relm4::{adw, gtk};
+
+use crate::settings::Settings;
+use crate::ui::window::Msg;
+
+/// What the store entry holds, checked before it is saved.
+pub fn validate_store_uri(text: &str) -> Result<String, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(String::new());
+    }
+    if let Some(rest) = text
+        .strip_prefix("tcp://")
+        .or_else(|| text.strip_prefix("tls://"))
+    {
+        let host = rest.trim_end_matches('/').rsplit('@').next().unwrap_or_default();
+        if host.is_empty() || host.contains('/') {
+            return Err(gettext("A Pravega store is tcp://host:port or tls://host:port"));
+        }
+        return Ok(text.trim_end_matches('/').to_owned());
+    }
+    if text.contains("://") && !text.starts_with("file://") {
+        return Err(gettext("Use a directory, file://, tcp:// or tls://"));
+    }
+    Ok(text.to_owned())
+}
+
+/// Shows the window over `parent`. `current` is the store open now.
+pub fn show(parent: &adw::ApplicationWindow, settings: &Settings, current: &str, input: relm4::Sender<Msg>) {
+    let window = adw::PreferencesWindow::builder()
+        .transient_for(parent)
+        .modal(true)
+        .search_enabled(false)
+        .build();
+    let page = adw::PreferencesPage::new();
+    let group = adw::PreferencesGroup::builder()
+        .title(gettext("Store"))
+        .description(format!(
+            "{} {current}. {}",
+            gettext("Open now:"),
+            gettext("A different store is opened the next time Hindsight starts.")
+        ))
+        .build();
+    let store_row = adw::EntryRow::builder()
+        .title(gettext("Store (empty: the built-in store)"))
+        .text(settings.store_uri().unwrap_or_default())
+        .show_apply_button(true)
+        .build();
+    let controller_row = adw::EntryRow::builder()
+        .title(gettext("Pravega controller"))
+        .text(settings.controller_uri())
+        .show_apply_button(true)
+        .build();
+    let use_pravega = gtk::Button::builder()
+        .label(gettext("Use"))
+        .valign(gtk::Align::Center)
+        .tooltip_text(gettext("Open this Pravega controller's streams next time"))
+        .build();
+    controller_row.add_suffix(&use_pravega);
+    group.add(&store_row);
+    group.add(&controller_row);
+    if !settings.is_persistent() {
+        group.set_description(Some(&gettext(
+            "Preferences cannot be saved: the GSettings schema is not installed.",
+        )));
+    }
+    page.add(&group);
+    window.add(&page);
+
+    let (s, toast) = (settings.clone(), input.clone());
+    store_row.connect_apply(move |row| match validate_store_uri(&row.text()) {
+        Ok(uri) => {
+            s.set_store_uri(&uri);
+            toast.emit(Msg::Toast(gettext(
+                "Saved: the store opens the next time Hindsight starts",
+            )));
+        }
+        Err(e) => toast.emit(Msg::Toast(e)),
+    });
+    let (s, toast) = (settings.clone(), input.clone());
+    controller_row.connect_apply(move |row| match validate_store_uri(&row.text()) {
+        Ok(uri) if uri.starts_with("tcp://") || uri.starts_with("tls://") => s.set_controller_uri(&uri),
+        _ => toast.emit(Msg::Toast(gettext(
+            "A Pravega store is tcp://host:port or tls://host:port",
+        ))),
+    });
+    let (s, row, store_row) = (settings.clone(), controller_row.clone(), store_row.clone());
+    use_pravega.connect_clicked(move |_| match validate_store_uri(&row.text()) {
+        Ok(uri) if uri.starts_with("tcp://") || uri.starts_with("tls://") => {
+            s.set_controller_uri(&uri);
+            s.set_store_uri(&uri);
+            store_row.set_text(&uri);
+            input.emit(Msg::Toast(gettext(
+                "Saved: the store opens the next time Hindsight starts",
+            )));
+        }
+        _ => input.emit(Msg::Toast(gettext(
+            "A Pravega store is tcp://host:port or tls://host:port",
+        ))),
+    });
+    window.present();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_entries_are_checked_before_saving() {
+        assert_eq!(validate_store_uri("  ").as_deref(), Ok(""));
+        assert_eq!(validate_store_uri("/srv/video").as_deref(), Ok("/srv/video"));
+        assert_eq!(
+            validate_store_uri("file:///srv/video").as_deref(),
+            Ok("file:///srv/video")
+        );
+        assert_eq!(
+            validate_store_uri("tcp://10.0.0.5:9090/").as_deref(),
+            Ok("tcp://10.0.0.5:9090")
+        );
+        assert_eq!(
+            validate_store_uri("tls://u:p@ctl:9090").as_deref(),
+            Ok("tls://u:p@ctl:9090")
+        );
+        assert!(validate_store_uri("tcp://").is_err());
+        assert!(validate_store_uri("tcp://host:9090/scope").is_err());
+        assert!(validate_store_uri("http://x").is_err());
+    }
+}
