@@ -1,0 +1,142 @@
+//! Hindsight: record, watch live and scrub camera footage kept in append-only byte streams.
+//!
+//! `hindsight` opens the app; `hindsight SUBCOMMAND` works headless (see `--help`). The binary is a thin
+//! `main` around [`run`]; the media engine is public so that benchmarks measure the code the app runs.
+
+mod cli;
+mod cmd;
+pub mod config;
+pub mod engine;
+pub mod human;
+mod settings;
+mod store_location;
+mod ui;
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("HINDSIGHT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn run_command(store: Option<&str>, command: Command) -> anyhow::Result<()> {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match command {
+        Command::List { json } => {
+            let store = store_location::open(store)?;
+            cmd::list::run(store.as_ref(), json, &mut out)
+        }
+        Command::Inspect {
+            stream,
+            json,
+            records,
+            gap,
+        } => {
+            let name = cmd::parse_stream(&stream)?;
+            let store = store_location::open(store)?;
+            let gap =
+                Duration::try_from_secs_f64(gap).context("--gap must be a positive number of seconds")?;
+            cmd::inspect::run(store.as_ref(), &name, json, records, gap, &mut out)
+        }
+        Command::Dump { stream, data, index } => {
+            let name = cmd::parse_stream(&stream)?;
+            let store = store_location::open(store)?;
+            cmd::dump::run(store.as_ref(), &name, &data, &index, &mut out)
+        }
+        Command::Import { stream, data, index } => {
+            let name = cmd::parse_stream(&stream)?;
+            let store = store_location::open_or_create_default(store)?;
+            cmd::import::run(store.as_ref(), &name, &data, &index, &mut out)
+        }
+        Command::Record {
+            stream,
+            source,
+            profile,
+            start_utc,
+            size,
+        } => {
+            let name = cmd::parse_stream(&stream)?;
+            let store = store_location::open_or_create_default(store)?;
+            cmd::record::record(store, name, &source, &profile, start_utc.as_deref(), &size)
+        }
+        Command::Export {
+            stream,
+            from,
+            to,
+            output,
+        } => {
+            let name = cmd::parse_stream(&stream)?;
+            let store = store_location::open(store)?;
+            cmd::record::export(store, name, &from, &to, output)
+        }
+        Command::Play { stream, live, at } => {
+            let name = cmd::parse_stream(&stream)?;
+            let start = match (live, at) {
+                (true, _) => engine::player::StartAt::Live,
+                (false, Some(text)) => engine::player::StartAt::Time(
+                    hindsight_store::Timestamp::parse_rfc3339(&text).context("bad --at time")?,
+                ),
+                (false, None) => engine::player::StartAt::Earliest,
+            };
+            let store = store_location::open(store)?;
+            if !hindsight_store::video::video_stream_exists(store.as_ref(), &name)
+                .with_context(|| format!("cannot read store {}", store.uri()))?
+            {
+                anyhow::bail!("stream {name} does not exist in {}", store.uri());
+            }
+            ui::run(store, settings::Settings::open(), Some((name, start)));
+            Ok(())
+        }
+        Command::Copy {
+            source,
+            destination,
+            append,
+        } => {
+            let default_store = store_location::resolve_uri(store);
+            let src = cmd::copy::parse_location(&source, &default_store)?;
+            let dst = cmd::copy::parse_location(&destination, &default_store)?;
+            cmd::copy::run(&src, &dst, append, &mut out)
+        }
+        Command::Truncate { stream, before } => {
+            let name = cmd::parse_stream(&stream)?;
+            let store = store_location::open(store)?;
+            cmd::truncate::run(store.as_ref(), &name, &before, &mut out)
+        }
+    }?;
+    out.flush().context("cannot write to stdout")
+}
+
+/// Parses the command line and runs the app or a subcommand; errors are printed as one line.
+pub fn run() -> ExitCode {
+    init_logging();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(command) => run_command(cli.store.as_deref(), command),
+        None => {
+            // The app alone: --store / $HINDSIGHT_STORE, else the store chosen in the preferences.
+            let settings = settings::Settings::open();
+            let store = cli.store.clone().or_else(|| settings.store_uri());
+            store_location::open_or_create_default(store.as_deref())
+                .map(|store| ui::run(store, settings, None))
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("hindsight: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
