@@ -352,3 +352,171 @@ fn export_writes_a_clip_of_the_range_that_plays_anywhere() {
     assert!(err.contains("no footage"), "{err}");
     assert!(!none.exists());
 }
+
+/// A Pravega standalone server of the test's own (not the shared one of `make test`, which other tests use
+/// while this one restarts it), on its own ports and run directory. Stopped when dropped.
+struct PrivatePravega {
+    run_dir: tempfile::TempDir,
+    ports: [u16; 3],
+}
+
+impl PrivatePravega {
+    fn script() -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/pravega-standalone")
+    }
+
+    fn command(&self, action: &str) -> Command {
+        let mut c = Command::new(Self::script());
+        c.arg(action)
+            .env("PRAVEGA_RUN_DIR", self.run_dir.path())
+            .env("PRAVEGA_CONTROLLER_PORT", self.ports[0].to_string())
+            .env("PRAVEGA_SEGMENTSTORE_PORT", self.ports[1].to_string())
+            .env("PRAVEGA_ZK_PORT", self.ports[2].to_string())
+            .env("PRAVEGA_STOP_TIMEOUT", "5");
+        c
+    }
+
+    fn start() -> Self {
+        let free = || {
+            std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .map(|a| a.port())
+                .expect("a free port")
+        };
+        let server = PrivatePravega {
+            run_dir: tempfile::tempdir().expect("tempdir"),
+            ports: [free(), free(), free()],
+        };
+        server.up();
+        server
+    }
+
+    fn up(&self) {
+        let out = self.command("start").output().expect("run pravega-standalone");
+        assert!(
+            out.status.success(),
+            "cannot start a Pravega server: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn down(&self) {
+        let _ = self.command("stop").output();
+    }
+
+    fn uri(&self) -> String {
+        format!("tcp://127.0.0.1:{}", self.ports[0])
+    }
+}
+
+impl Drop for PrivatePravega {
+    fn drop(&mut self) {
+        self.down();
+    }
+}
+
+/// Key-frame records of a stream in a Pravega store, or none while it (or the server) is not there.
+fn pravega_records(uri: &str, stream: &str) -> Vec<hindsight_store::IndexRecord> {
+    let Ok(store) = hindsight_store::PravegaStore::open(uri) else {
+        return Vec::new();
+    };
+    let name = hindsight_store::StreamName::parse(stream).expect("name");
+    hindsight_store::IndexReader::open(&store, &name)
+        .and_then(|mut i| i.read_all())
+        .map(|(_, r)| r)
+        .unwrap_or_default()
+}
+
+/// The Pravega server restarts during a recording (its in-memory storage comes back empty): the recorder does
+/// not stop or panic, it retries with back-off and records again once the server answers, starting the new
+/// recording with a discontinuity; Ctrl-C still ends it cleanly.
+#[test]
+fn a_pravega_server_restart_during_a_recording_is_retried() {
+    let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
+    if std::env::var("HINDSIGHT_PRAVEGA_CONTROLLER").map_or(true, |v| v.is_empty()) {
+        assert!(
+            !ci,
+            "HINDSIGHT_PRAVEGA_CONTROLLER is not set, but CI is: this Pravega test must run"
+        );
+        eprintln!("skipped: run under scripts/with-pravega (Java and the server's jars are needed)");
+        return;
+    }
+    let server = PrivatePravega::start();
+    let logs = tempfile::tempdir().expect("tempdir");
+    let log = logs.path().join("record.log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hindsight"))
+        .args([
+            "--store",
+            &server.uri(),
+            "record",
+            "--stream",
+            "site/cam",
+            "--source",
+            "test",
+        ])
+        .args(["--size", "320x180"])
+        .env_remove("HINDSIGHT_STORE")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("log"))
+        .spawn()
+        .expect("start recording");
+    let log_text = || std::fs::read_to_string(&log).unwrap_or_default();
+    let wait_keys = |n: usize, what: &str| {
+        let deadline = Instant::now() + Duration::from_secs(90);
+        loop {
+            let keys = pravega_records(&server.uri(), "site/cam")
+                .into_iter()
+                .filter(|r| r.is_seek_target())
+                .collect::<Vec<_>>();
+            if keys.len() >= n {
+                return keys;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; log:\n{}",
+                log_text()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    };
+    wait_keys(2, "the first key frames");
+
+    server.down();
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        child.try_wait().expect("wait").is_none(),
+        "recorder exited:\n{}",
+        log_text()
+    );
+    server.up();
+    let keys = wait_keys(2, "the recording to resume after the restart");
+    assert!(
+        keys[0].flags.discontinuity(),
+        "the resumed recording starts with a discontinuity"
+    );
+
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .expect("SIGINT");
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no stop after SIGINT:\n{}",
+            log_text()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let text = log_text();
+    assert!(status.success(), "recorder exited with {status}:\n{text}");
+    assert!(
+        text.contains("store unavailable") && text.contains("retrying"),
+        "{text}"
+    );
+    assert!(!text.contains("panicked"), "{text}");
+}

@@ -12,7 +12,8 @@
 //! One fMP4 fragment per frame (DESIGN.md §7: multi-frame fragments from RTSP cameras came out corrupted in the
 //! original). Live sources are stamped with the wall clock; files with `--start-utc` (default now) plus their
 //! own timeline. An RTSP camera that drops is retried with back-off into the same stream; the new run starts
-//! with a discontinuity.
+//! with a discontinuity. So is a store that fails after the recording got going (a Pravega server restarting,
+//! its connection dropping, a full disk): the recording resumes when the store is back.
 
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -333,6 +334,7 @@ pub fn run(
         let mut last_bytes = 0u64;
         let mut eos_sent = false;
         let mut last_growth = Instant::now();
+        let mut drop_reason = String::from("camera dropped");
         let result: anyhow::Result<Option<Outcome>> = loop {
             if stop.load(Ordering::SeqCst) && !eos_sent {
                 // EOS lets mp4mux and the sink finish: the last fragment and the end record get written.
@@ -344,7 +346,8 @@ pub fn run(
                 &[gst::MessageType::Eos, gst::MessageType::Error],
             );
             if last_report.elapsed() >= Duration::from_secs(1) {
-                let bytes = start_bytes().saturating_sub(run_start_bytes);
+                // While the store does not answer, keep the last figure rather than dropping to zero.
+                let bytes = start_bytes().saturating_sub(run_start_bytes).max(last_bytes);
                 let dt = last_report.elapsed().as_secs_f64();
                 let run_time = pipeline
                     .query_position::<gst::ClockTime>()
@@ -384,11 +387,26 @@ pub fn run(
                         err.error(),
                         err.debug().map(|d| d.to_string()).unwrap_or_default()
                     );
+                    let from_store = err
+                        .src()
+                        .and_then(|s| s.downcast_ref::<gst::Element>())
+                        .and_then(|e| e.factory())
+                        .is_some_and(|f| f.name() == "pravegasink");
                     let from_camera = matches!(opts.source, Source::Rtsp(_))
                         && err.error().is::<gst::ResourceError>()
-                        && err.src().is_some_and(|s| !s.path_string().contains("sink"));
-                    if from_camera && !stop.load(Ordering::SeqCst) {
-                        tracing::warn!(error = %text, "camera dropped");
+                        && !from_store;
+                    // A store error before anything was recorded is a setup problem (wrong URI, stream in use):
+                    // report it. Once recording worked, the store went away and may come back.
+                    // Bytes seen by the progress reports: the store may not answer any more.
+                    let recorded = total_bytes > 0 || last_bytes > 0;
+                    let store_outage = from_store && (recorded || reconnects > 0);
+                    if (from_camera || store_outage) && !stop.load(Ordering::SeqCst) {
+                        tracing::warn!(error = %text, "{}", if from_store { "store failed" } else { "camera dropped" });
+                        drop_reason = if from_store {
+                            format!("store unavailable ({})", err.error())
+                        } else {
+                            "camera dropped".to_owned()
+                        };
                         break Ok(None);
                     }
                     break Err(anyhow!("recording failed: {text}"));
@@ -399,7 +417,8 @@ pub fn run(
                 break Ok(Some(Outcome::Stopped));
             }
         };
-        total_bytes += start_bytes().saturating_sub(run_start_bytes);
+        // A store that went away answers nothing: keep what the last progress report saw.
+        total_bytes += start_bytes().saturating_sub(run_start_bytes).max(last_bytes);
         total_time += pipeline
             .query_position::<gst::ClockTime>()
             .map(|t| Duration::from_nanos(t.nseconds()))
@@ -416,7 +435,7 @@ pub fn run(
                     // The camera worked for a while: this is a new outage, start the back-off over.
                     backoff = Duration::from_secs(1);
                 }
-                eprintln!("camera dropped; retrying in {}s", backoff.as_secs());
+                eprintln!("{drop_reason}; retrying in {}s", backoff.as_secs());
                 let until = Instant::now() + backoff;
                 while Instant::now() < until {
                     if stop.load(Ordering::SeqCst) {

@@ -23,7 +23,19 @@ fn main() {
     let run = |name: &str| only.as_deref().is_none_or(|o| name.contains(o));
 
     if run("tail") {
-        tail_latency(&base.join("tail"));
+        let dir = base.join("tail");
+        std::fs::create_dir_all(&dir).expect("dir");
+        tail_latency(&dir.display().to_string(), "embedded store", "bench/tail");
+        // The same on a real Pravega server (scripts/with-pravega sets the variable), in a scope of its own.
+        match std::env::var("HINDSIGHT_PRAVEGA_CONTROLLER") {
+            Ok(uri) if !uri.is_empty() => {
+                let stream = format!("bench-{}/tail", std::process::id());
+                tail_latency(&uri, &format!("Pravega at {uri}"), &stream);
+            }
+            _ => println!(
+                "== tail latency on Pravega: skipped (run under scripts/with-pravega to measure it) ==\n"
+            ),
+        }
     }
     if run("seek") {
         seek_latency(&base.join("seek"));
@@ -184,20 +196,18 @@ fn latencies(from: &[Instant], to: &[Instant], skip: usize) -> Vec<Duration> {
 /// - baseline: the tee's sink pad receiving the same buffer -> the baseline appsink receiving it.
 ///
 /// Frames are matched by order: both start at the first frame and neither drops any.
-fn tail_latency(dir: &Path) {
+fn tail_latency(store: &str, label: &str, stream: &str) {
     const FRAMES: usize = 330;
     const WARMUP: usize = 30;
-    std::fs::create_dir_all(dir).expect("dir");
-    let store = dir.display().to_string();
-    let name = StreamName::parse("bench/tail").expect("name");
+    let name = StreamName::parse(stream).expect("name");
     // The reader must find the stream; it then waits at the head for the first key frame.
-    let backend = open_store(&store).expect("store");
+    let backend = open_store(store).expect("store");
     let names = VideoStreamNames::new(&name).expect("names");
     backend.create(&names.data).expect("create data");
     backend.create(&names.index).expect("create index");
 
     let reader = launch(&format!(
-        "pravegasrc store=\"{store}\" stream=bench/tail start-mode=earliest ! appsink name=out sync=false"
+        "pravegasrc store=\"{store}\" stream={stream} start-mode=earliest ! appsink name=out sync=false"
     ));
     let read_times = appsink_times(&element(&reader, "out"));
     reader.set_state(gst::State::Playing).expect("reader playing");
@@ -206,7 +216,7 @@ fn tail_latency(dir: &Path) {
         "videotestsrc is-live=true num-buffers={FRAMES} ! video/x-raw,width=320,height=240,framerate=30/1 ! \
          x264enc tune=zerolatency speed-preset=ultrafast key-int-max=30 bframes=0 ! h264parse ! \
          video/x-h264,alignment=au ! mp4mux streamable=true fragment-duration=1 ! tee name=t ! \
-         queue ! pravegasink name=sink store=\"{store}\" stream=bench/tail \
+         queue ! pravegasink name=sink store=\"{store}\" stream={stream} \
          t. ! queue ! appsink name=base sync=false"
     ));
     let sink_times = probe_fragment_ends(
@@ -261,7 +271,7 @@ fn tail_latency(dir: &Path) {
     let end_to_end = sorted(&latencies(&tee_times[..n], &read_times[..n], WARMUP));
     let nb = tee_times.len().min(base_times.len()).saturating_sub(1);
     let base_lat = sorted(&latencies(&tee_times[..nb], &base_times[..nb], WARMUP));
-    println!("== tail latency, 30 fps live 320x240 H.264 fMP4, embedded store ==");
+    println!("== tail latency, 30 fps live 320x240 H.264 fMP4, {label} ==");
     println!(
         "frames written {}, read {}, measured {} (first {WARMUP} skipped)",
         sink_times.len(),
