@@ -1,32 +1,14 @@
 //! The headless subcommands against a real embedded store in a temp directory.
 
 use std::path::Path;
-use std::process::{Command, Output};
 
+mod common;
+
+use common::{hindsight, in_ci, ok as stdout};
 use hindsight_store::video::{IndexPolicy, VideoWriter};
 use hindsight_store::{EmbeddedStore, StreamName, Timestamp};
 
 const SEC: u64 = 1_000_000_000;
-
-fn hindsight(store: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hindsight"))
-        .arg("--store")
-        .arg(store)
-        .args(args)
-        .env_remove("HINDSIGHT_STORE")
-        .output()
-        .expect("run hindsight")
-}
-
-fn stdout(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "failed: {}\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
 
 fn base() -> Timestamp {
     Timestamp::parse_rfc3339("2024-05-01T12:00:00Z").expect("time")
@@ -217,9 +199,8 @@ fn pravega_controller() -> Option<String> {
         .ok()
         .filter(|v| !v.is_empty());
     if uri.is_none() {
-        let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
         assert!(
-            !ci,
+            !in_ci(),
             "HINDSIGHT_PRAVEGA_CONTROLLER is not set, but CI is: the Pravega copy test must run"
         );
         eprintln!("skipped the Pravega part: HINDSIGHT_PRAVEGA_CONTROLLER is not set");

@@ -4,27 +4,9 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use gst::prelude::*;
+mod common;
 
-fn hindsight(store: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hindsight"))
-        .arg("--store")
-        .arg(store)
-        .args(args)
-        .env_remove("HINDSIGHT_STORE")
-        .output()
-        .expect("run hindsight")
-}
-
-fn ok(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "failed:\n{}\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
+use common::{collect_pts, hindsight, in_ci, init_gst, interrupt, ok};
 
 /// Like [`hindsight`], but kills the process and fails after `limit` (a hang is a failure, not a stuck test).
 fn hindsight_within(store: &Path, args: &[&str], limit: Duration) -> Output {
@@ -102,43 +84,6 @@ fn decode_errors(path: &Path) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-fn init() {
-    gst::init().expect("gstreamer");
-    gstpravega::register_static().expect("elements");
-}
-
-/// Runs `desc` (ending in `fakesink name=out`) to EOS and returns the PTS of every buffer the sink got.
-fn collect_pts(desc: &str) -> Vec<u64> {
-    init();
-    let pipeline = gst::parse::launch(desc)
-        .expect("pipeline")
-        .downcast::<gst::Pipeline>()
-        .expect("a pipeline");
-    let sink = pipeline.by_name("out").expect("a sink named out");
-    let pts = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let pts2 = pts.clone();
-    let pad = sink.static_pad("sink").expect("sink pad");
-    pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
-        if let Some(t) = info.buffer().and_then(|b| b.pts()) {
-            pts2.lock().expect("lock").push(t.nseconds());
-        }
-        gst::PadProbeReturn::Ok
-    });
-    pipeline.set_state(gst::State::Playing).expect("play");
-    let msg = pipeline
-        .bus()
-        .expect("bus")
-        .timed_pop_filtered(
-            gst::ClockTime::from_seconds(60),
-            &[gst::MessageType::Eos, gst::MessageType::Error],
-        )
-        .expect("pipeline finished");
-    assert!(matches!(msg.view(), gst::MessageView::Eos(_)), "{desc}: {msg:?}");
-    pipeline.set_state(gst::State::Null).expect("stop");
-    let v = pts.lock().expect("lock").clone();
-    v
-}
-
 /// An H.264 MP4 with B-frames: 90 frames at 30 fps, key frame every 15.
 fn make_mp4(path: &Path) {
     make_mp4_of(path, 90, 15);
@@ -146,7 +91,7 @@ fn make_mp4(path: &Path) {
 
 /// An H.264 MP4 with B-frames: `frames` frames at 30 fps, a key frame every `gop`.
 fn make_mp4_of(path: &Path, frames: u32, gop: u32) {
-    init();
+    init_gst();
     collect_pts(&format!(
         "videotestsrc num-buffers={frames} pattern=ball ! video/x-raw,width=320,height=240,framerate=30/1 ! \
          x264enc bframes=2 key-int-max={gop} speed-preset=ultrafast ! h264parse ! mp4mux ! \
@@ -224,22 +169,7 @@ fn sigint_stops_a_recording_with_an_end_record() {
         .spawn()
         .expect("start recording");
     std::thread::sleep(Duration::from_secs(4));
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.id() as i32),
-        nix::sys::signal::Signal::SIGINT,
-    )
-    .expect("SIGINT");
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("wait") {
-            break s;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(15),
-            "recorder did not stop after SIGINT"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = interrupt(&mut child, Duration::from_secs(15)).expect("the recorder stops after SIGINT");
     assert!(status.success(), "recorder exited with {status}");
     let json: serde_json::Value = serde_json::from_str(&ok(&hindsight(
         store.path(),
@@ -432,10 +362,9 @@ fn pravega_records(uri: &str, stream: &str) -> Vec<hindsight_store::IndexRecord>
 /// recording with a discontinuity; Ctrl-C still ends it cleanly.
 #[test]
 fn a_pravega_server_restart_during_a_recording_is_retried() {
-    let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
     if std::env::var("HINDSIGHT_PRAVEGA_CONTROLLER").map_or(true, |v| v.is_empty()) {
         assert!(
-            !ci,
+            !in_ci(),
             "HINDSIGHT_PRAVEGA_CONTROLLER is not set, but CI is: this Pravega test must run"
         );
         eprintln!("skipped: run under scripts/with-pravega (Java and the server's jars are needed)");
@@ -495,23 +424,8 @@ fn a_pravega_server_restart_during_a_recording_is_retried() {
         "the resumed recording starts with a discontinuity"
     );
 
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.id() as i32),
-        nix::sys::signal::Signal::SIGINT,
-    )
-    .expect("SIGINT");
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("wait") {
-            break s;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "no stop after SIGINT:\n{}",
-            log_text()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let status = interrupt(&mut child, Duration::from_secs(30))
+        .unwrap_or_else(|| panic!("no stop after SIGINT:\n{}", log_text()));
     let text = log_text();
     assert!(status.success(), "recorder exited with {status}:\n{text}");
     assert!(

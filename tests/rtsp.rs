@@ -6,11 +6,12 @@
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::{collect_pts, init_gst, interrupt};
 use gst::glib;
-use gst::prelude::*;
 use gst_rtsp_server::prelude::*;
 use hindsight_store::video::{video_stream_exists, IndexReader};
 use hindsight_store::{EmbeddedStore, IndexRecord, Interrupt, ReadOutcome, StreamName, VideoReader};
@@ -59,8 +60,7 @@ impl Camera {
 fn main_loop() {
     static STARTED: std::sync::Once = std::sync::Once::new();
     STARTED.call_once(|| {
-        gst::init().expect("gstreamer");
-        gstpravega::register_static().expect("elements");
+        init_gst();
         let ml = glib::MainLoop::new(None, false);
         std::thread::spawn(move || ml.run());
     });
@@ -122,27 +122,12 @@ fn stored_frames(store: &Path, stream: &str) -> usize {
 }
 
 fn stop_recorder(mut child: Child, log: &Path) {
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.id() as i32),
-        nix::sys::signal::Signal::SIGINT,
-    )
-    .expect("SIGINT");
-    let start = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            assert!(
-                status.success(),
-                "recorder exited with {status}:\n{}",
-                std::fs::read_to_string(log).unwrap_or_default()
-            );
-            return;
-        }
-        if start.elapsed() > Duration::from_secs(20) {
-            let _ = child.kill();
-            panic!("recorder did not stop after SIGINT");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let status = interrupt(&mut child, Duration::from_secs(20)).expect("the recorder stops after SIGINT");
+    assert!(
+        status.success(),
+        "recorder exited with {status}:\n{}",
+        std::fs::read_to_string(log).unwrap_or_default()
+    );
 }
 
 #[test]
@@ -218,38 +203,11 @@ fn a_camera_that_drops_and_returns_continues_the_same_stream_with_a_discontinuit
     assert!(text.contains("camera dropped"), "{text}");
 
     // Playback across the gap: every frame decodes, in order, with a jump of at least 3 s somewhere.
-    let pipeline = gst::parse::launch(&format!(
+    let pts = collect_pts(&format!(
         "pravegasrc store={} stream=site/door end-mode=latest ! qtdemux ! h264parse ! avdec_h264 ! \
          fakesink name=out sync=false",
         store.path().display()
-    ))
-    .expect("pipeline")
-    .downcast::<gst::Pipeline>()
-    .expect("a pipeline");
-    let pts = Arc::new(Mutex::new(Vec::new()));
-    let pts2 = pts.clone();
-    pipeline
-        .by_name("out")
-        .and_then(|s| s.static_pad("sink"))
-        .expect("sink pad")
-        .add_probe(gst::PadProbeType::BUFFER, move |_, info| {
-            if let Some(t) = info.buffer().and_then(|b| b.pts()) {
-                pts2.lock().expect("lock").push(t.nseconds());
-            }
-            gst::PadProbeReturn::Ok
-        });
-    pipeline.set_state(gst::State::Playing).expect("play");
-    let msg = pipeline
-        .bus()
-        .expect("bus")
-        .timed_pop_filtered(
-            gst::ClockTime::from_seconds(60),
-            &[gst::MessageType::Eos, gst::MessageType::Error],
-        )
-        .expect("playback finished");
-    pipeline.set_state(gst::State::Null).expect("stop");
-    assert!(matches!(msg.view(), gst::MessageView::Eos(_)), "{msg:?}");
-    let pts = pts.lock().expect("lock").clone();
+    ));
     // Every stored frame decodes: mp4mux writes the last two samples of a recording that ends cleanly as one
     // fragment, so up to one frame per recording (two here) decodes beyond the stored frame count.
     let stored = stored_frames(store.path(), "site/door");

@@ -322,8 +322,18 @@ pub fn run(
     let mut backoff = Duration::from_secs(1);
     let mut total_bytes = 0u64;
     let mut total_time = Duration::ZERO;
+    // Buffers that reached the store's sink, over all runs: once the sink has taken one and asked for more, the
+    // store worked, and a later store error is an outage to wait out rather than a setup mistake.
+    let delivered = Arc::new(std::sync::atomic::AtomicU64::new(0));
     loop {
         let pipeline = build_pipeline(opts)?;
+        if let Some(pad) = pipeline.by_name("sink").and_then(|s| s.static_pad("sink")) {
+            let delivered = delivered.clone();
+            pad.add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+                delivered.fetch_add(1, Ordering::Relaxed);
+                gst::PadProbeReturn::Ok
+            });
+        }
         let bus = pipeline.bus().ok_or_else(|| anyhow!("pipeline without a bus"))?;
         pipeline
             .set_state(gst::State::Playing)
@@ -397,8 +407,7 @@ pub fn run(
                         && !from_store;
                     // A store error before anything was recorded is a setup problem (wrong URI, stream in use):
                     // report it. Once recording worked, the store went away and may come back.
-                    // Bytes seen by the progress reports: the store may not answer any more.
-                    let recorded = total_bytes > 0 || last_bytes > 0;
+                    let recorded = total_bytes > 0 || last_bytes > 0 || delivered.load(Ordering::Relaxed) > 1;
                     let store_outage = from_store && (recorded || reconnects > 0);
                     if (from_camera || store_outage) && !stop.load(Ordering::SeqCst) {
                         tracing::warn!(error = %text, "{}", if from_store { "store failed" } else { "camera dropped" });

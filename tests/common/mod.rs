@@ -1,0 +1,102 @@
+//! Helpers shared by the integration tests: running the `hindsight` binary on a store, stopping a recorder
+//! with Ctrl-C, decoding a pipeline's frames, and the CI switch for the Pravega tests.
+//!
+//! Each test file compiles this module on its own and uses part of it.
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Output};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use gst::prelude::*;
+
+/// Runs `hindsight --store STORE ARGS…` to completion (no `$HINDSIGHT_STORE` from the environment).
+pub fn hindsight(store: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hindsight"))
+        .arg("--store")
+        .arg(store)
+        .args(args)
+        .env_remove("HINDSIGHT_STORE")
+        .output()
+        .expect("run hindsight")
+}
+
+/// The standard output of a command that must have succeeded; both outputs in the failure message.
+pub fn ok(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "failed:\n{}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// True under CI, where tests that need a Pravega server must run instead of skipping.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
+/// Sends SIGINT (Ctrl-C) to a recorder and waits up to `limit` for it to exit; `None` if it did not.
+pub fn interrupt(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .expect("SIGINT");
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("wait for the recorder") {
+            return Some(status);
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// GStreamer with the app's elements registered, once per test process.
+pub fn init_gst() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        gst::init().expect("gstreamer");
+        gstpravega::register_static().expect("elements");
+    });
+}
+
+/// Runs `desc` (ending in `fakesink name=out`) to EOS and returns the PTS of every buffer the sink got.
+pub fn collect_pts(desc: &str) -> Vec<u64> {
+    init_gst();
+    let pipeline = gst::parse::launch(desc)
+        .expect("pipeline")
+        .downcast::<gst::Pipeline>()
+        .expect("a pipeline");
+    let sink = pipeline.by_name("out").expect("a sink named out");
+    let pts = Arc::new(Mutex::new(Vec::new()));
+    let pts2 = pts.clone();
+    sink.static_pad("sink")
+        .expect("sink pad")
+        .add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+            if let Some(t) = info.buffer().and_then(|b| b.pts()) {
+                pts2.lock().expect("lock").push(t.nseconds());
+            }
+            gst::PadProbeReturn::Ok
+        });
+    pipeline.set_state(gst::State::Playing).expect("play");
+    let msg = pipeline
+        .bus()
+        .expect("bus")
+        .timed_pop_filtered(
+            gst::ClockTime::from_seconds(60),
+            &[gst::MessageType::Eos, gst::MessageType::Error],
+        )
+        .expect("pipeline finished");
+    pipeline.set_state(gst::State::Null).expect("stop");
+    assert!(matches!(msg.view(), gst::MessageView::Eos(_)), "{desc}: {msg:?}");
+    let v = pts.lock().expect("lock").clone();
+    v
+}
