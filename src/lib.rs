@@ -21,9 +21,16 @@ use clap::Parser;
 
 use crate::cli::{Cli, Command};
 
+/// Warnings by default, except from the Pravega client crates: they retry by themselves and log every attempt
+/// (a stack trace per reconnect), and their gRPC error dumps include the request's `authorization` header,
+/// i.e. the credentials. The store layer reports what failed once, in words. `HINDSIGHT_LOG` overrides this.
+const DEFAULT_LOG_FILTER: &str = "warn,pravega_client=off,pravega_controller_client=off,\
+     pravega_wire_protocol=off,pravega_client_retry=off,pravega_client_auth=off,pravega_client_config=off,\
+     pravega_client_shared=off,pravega_client_channel=off,pravega_connection_pool=off";
+
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("HINDSIGHT_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG_FILTER));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -17,7 +17,7 @@ pub fn resolve_uri(explicit: Option<&str>) -> String {
 /// Opens the store for reading; a missing embedded store directory is reported by the first listing.
 pub fn open(explicit: Option<&str>) -> anyhow::Result<Arc<dyn Backend>> {
     let uri = resolve_uri(explicit);
-    open_store(&uri).with_context(|| format!("cannot open store {uri}"))
+    open_store(&uri).with_context(|| format!("cannot open store {}", hindsight_store::pravega::redact(&uri)))
 }
 
 /// Opens the store and creates the embedded default directory if it is missing, so a first start works.

@@ -1,10 +1,11 @@
 //! The headless subcommands against a real embedded store in a temp directory.
 
 use std::path::Path;
+use std::process::Command;
 
 mod common;
 
-use common::{hindsight, in_ci, ok as stdout};
+use common::{hindsight, in_ci, ok as stdout, PrivatePravega};
 use hindsight_store::video::{IndexPolicy, VideoWriter};
 use hindsight_store::{EmbeddedStore, StreamName, Timestamp};
 
@@ -258,4 +259,53 @@ fn copy_is_byte_exact_between_stores() {
     // The Pravega copy plays in the library listing like any stream.
     let listed = stdout(&hindsight(Path::new(&controller), &["list"]));
     assert!(listed.contains(&format!("{scope}/cam1")), "{listed}");
+}
+
+/// A Pravega server with password authentication: credentials in the store URI or in the environment work,
+/// none or a wrong password are refused with a clear message, and no message ever shows the password.
+#[test]
+fn pravega_credentials_are_used_and_never_shown() {
+    if pravega_controller().is_none() {
+        return;
+    }
+    let server = PrivatePravega::start(Some("admin:s3cret-pw"));
+    let a = tempfile::tempdir().expect("tempdir");
+    record(a.path(), "site/cam1");
+    let with = |user: &str| server.uri().replace("tcp://", &format!("tcp://{user}@"));
+
+    let out = stdout(&hindsight(
+        a.path(),
+        &[
+            "copy",
+            "site/cam1",
+            &format!("{}/site/cam1", with("admin:s3cret-pw")),
+        ],
+    ));
+    assert!(
+        out.contains("copied 1200 frames") && out.contains("tcp://admin@"),
+        "{out}"
+    );
+    assert!(!out.contains("s3cret"), "the password is shown: {out}");
+
+    // The same credentials from the environment.
+    let listed = Command::new(env!("CARGO_BIN_EXE_hindsight"))
+        .args(["--store", &server.uri(), "list"])
+        .env("HINDSIGHT_PRAVEGA_USERNAME", "admin")
+        .env("HINDSIGHT_PRAVEGA_PASSWORD", "s3cret-pw")
+        .env_remove("HINDSIGHT_STORE")
+        .output()
+        .expect("run hindsight");
+    assert!(stdout(&listed).contains("site/cam1"));
+
+    for store in [server.uri(), with("admin:wrong-pw")] {
+        let refused = hindsight(Path::new(&store), &["list"]);
+        let err = String::from_utf8_lossy(&refused.stderr);
+        assert!(!refused.status.success(), "{store}: {err}");
+        assert!(err.contains("authentication failed"), "{store}: {err}");
+        // Neither password, nor the base64 header that would carry it.
+        assert!(
+            !err.contains("wrong-pw") && !err.contains("Basic ") && !err.contains("authorization"),
+            "{err}"
+        );
+    }
 }

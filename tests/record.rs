@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use common::{collect_pts, hindsight, in_ci, init_gst, interrupt, ok};
+use common::{collect_pts, hindsight, in_ci, init_gst, interrupt, ok, PrivatePravega};
 
 /// Like [`hindsight`], but kills the process and fails after `limit` (a hang is a failure, not a stuck test).
 fn hindsight_within(store: &Path, args: &[&str], limit: Duration) -> Output {
@@ -283,68 +283,6 @@ fn export_writes_a_clip_of_the_range_that_plays_anywhere() {
     assert!(!none.exists());
 }
 
-/// A Pravega standalone server of the test's own (not the shared one of `make test`, which other tests use
-/// while this one restarts it), on its own ports and run directory. Stopped when dropped.
-struct PrivatePravega {
-    run_dir: tempfile::TempDir,
-    ports: [u16; 3],
-}
-
-impl PrivatePravega {
-    fn script() -> std::path::PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/pravega-standalone")
-    }
-
-    fn command(&self, action: &str) -> Command {
-        let mut c = Command::new(Self::script());
-        c.arg(action)
-            .env("PRAVEGA_RUN_DIR", self.run_dir.path())
-            .env("PRAVEGA_CONTROLLER_PORT", self.ports[0].to_string())
-            .env("PRAVEGA_SEGMENTSTORE_PORT", self.ports[1].to_string())
-            .env("PRAVEGA_ZK_PORT", self.ports[2].to_string())
-            .env("PRAVEGA_STOP_TIMEOUT", "5");
-        c
-    }
-
-    fn start() -> Self {
-        let free = || {
-            std::net::TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .map(|a| a.port())
-                .expect("a free port")
-        };
-        let server = PrivatePravega {
-            run_dir: tempfile::tempdir().expect("tempdir"),
-            ports: [free(), free(), free()],
-        };
-        server.up();
-        server
-    }
-
-    fn up(&self) {
-        let out = self.command("start").output().expect("run pravega-standalone");
-        assert!(
-            out.status.success(),
-            "cannot start a Pravega server: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    fn down(&self) {
-        let _ = self.command("stop").output();
-    }
-
-    fn uri(&self) -> String {
-        format!("tcp://127.0.0.1:{}", self.ports[0])
-    }
-}
-
-impl Drop for PrivatePravega {
-    fn drop(&mut self) {
-        self.down();
-    }
-}
-
 /// Key-frame records of a stream in a Pravega store, or none while it (or the server) is not there.
 fn pravega_records(uri: &str, stream: &str) -> Vec<hindsight_store::IndexRecord> {
     let Ok(store) = hindsight_store::PravegaStore::open(uri) else {
@@ -370,7 +308,7 @@ fn a_pravega_server_restart_during_a_recording_is_retried() {
         eprintln!("skipped: run under scripts/with-pravega (Java and the server's jars are needed)");
         return;
     }
-    let server = PrivatePravega::start();
+    let server = PrivatePravega::start(None);
     let logs = tempfile::tempdir().expect("tempdir");
     let log = logs.path().join("record.log");
     let mut child = Command::new(env!("CARGO_BIN_EXE_hindsight"))

@@ -10,6 +10,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
+use hindsight_store::pravega::redact;
 use hindsight_store::video::{video_stream_exists, VideoStreamNames};
 use hindsight_store::{copy_video_stream, open_store, Backend, StreamName};
 
@@ -26,7 +27,7 @@ pub struct Location {
 
 impl std::fmt::Display for Location {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} in {}", self.name, self.store)
+        write!(f, "{} in {}", self.name, redact(&self.store))
     }
 }
 
@@ -71,7 +72,7 @@ fn open(loc: &Location, create: bool) -> anyhow::Result<Arc<dyn Backend>> {
         std::fs::create_dir_all(Path::new(dir))
             .with_context(|| format!("cannot create store directory {dir}"))?;
     }
-    open_store(&loc.store).with_context(|| format!("cannot open store {}", loc.store))
+    open_store(&loc.store).with_context(|| format!("cannot open store {}", redact(&loc.store)))
 }
 
 /// True when the destination already holds data or index bytes.
@@ -162,6 +163,13 @@ mod tests {
             loc("tls://u:p@pravega:9090/site/cam"),
             s("tls://u:p@pravega:9090", "site/cam")
         );
+    }
+
+    #[test]
+    fn messages_never_show_a_password() {
+        let l = parse_location("tcp://admin:s3cret@ctl:9090/site/cam", "/d").expect("location");
+        assert_eq!(l.to_string(), "site/cam in tcp://admin@ctl:9090");
+        assert_eq!(redact("/srv/store"), "/srv/store");
     }
 
     #[test]

@@ -100,3 +100,74 @@ pub fn collect_pts(desc: &str) -> Vec<u64> {
     let v = pts.lock().expect("lock").clone();
     v
 }
+
+/// A Pravega standalone server of the test's own (not the shared one of `make test`, which other tests use
+/// while this one restarts it), on its own ports and run directory. Stopped when dropped.
+pub struct PrivatePravega {
+    run_dir: tempfile::TempDir,
+    ports: [u16; 3],
+    auth: Option<String>,
+}
+
+impl PrivatePravega {
+    fn script() -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/pravega-standalone")
+    }
+
+    fn command(&self, action: &str) -> Command {
+        let mut c = Command::new(Self::script());
+        c.arg(action)
+            .env("PRAVEGA_RUN_DIR", self.run_dir.path())
+            .env("PRAVEGA_CONTROLLER_PORT", self.ports[0].to_string())
+            .env("PRAVEGA_SEGMENTSTORE_PORT", self.ports[1].to_string())
+            .env("PRAVEGA_ZK_PORT", self.ports[2].to_string())
+            .env("PRAVEGA_STOP_TIMEOUT", "5");
+        if let Some(auth) = &self.auth {
+            c.env("PRAVEGA_AUTH", auth);
+        }
+        c
+    }
+
+    /// Starts a server; `auth` = `Some("user:password")` turns password authentication on.
+    pub fn start(auth: Option<&str>) -> Self {
+        let free = || {
+            std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .map(|a| a.port())
+                .expect("a free port")
+        };
+        let server = PrivatePravega {
+            run_dir: tempfile::tempdir().expect("tempdir"),
+            ports: [free(), free(), free()],
+            auth: auth.map(str::to_owned),
+        };
+        server.up();
+        server
+    }
+
+    /// Starts it (again).
+    pub fn up(&self) {
+        let out = self.command("start").output().expect("run pravega-standalone");
+        assert!(
+            out.status.success(),
+            "cannot start a Pravega server: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Stops it; its in-memory data are gone.
+    pub fn down(&self) {
+        let _ = self.command("stop").output();
+    }
+
+    /// `tcp://127.0.0.1:PORT`, without credentials.
+    pub fn uri(&self) -> String {
+        format!("tcp://127.0.0.1:{}", self.ports[0])
+    }
+}
+
+impl Drop for PrivatePravega {
+    fn drop(&mut self) {
+        self.down();
+    }
+}

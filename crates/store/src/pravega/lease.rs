@@ -63,7 +63,10 @@ fn parse(v: &str) -> (String, u64) {
 }
 
 fn table_err(name: &StreamName, what: &str, e: TableError) -> StoreError {
-    StoreError::Backend(format!("cannot {what} the writer lease of {name}: {e}"))
+    StoreError::Backend(format!(
+        "cannot {what} the writer lease of {name}: {}",
+        super::explain(&e.to_string())
+    ))
 }
 
 /// What identifies a held lease; cheap to clone into tasks.

@@ -203,7 +203,8 @@ impl PravegaOptions {
 }
 
 /// The URI without its password, for messages.
-fn redact(uri: &str) -> String {
+/// A store URI for messages and logs: the password of `scheme://user:password@host` is dropped.
+pub fn redact(uri: &str) -> String {
     match (uri.find("://"), uri.rfind('@')) {
         (Some(s), Some(at)) if at > s => {
             let userinfo = &uri[s + 3..at];
@@ -355,14 +356,30 @@ fn scoped(name: &StreamName) -> ScopedStream {
 }
 
 fn controller_err<E: std::fmt::Display>(what: impl std::fmt::Display, e: E) -> StoreError {
-    let detail = e.to_string();
-    // The client reports an unreachable controller as a gRPC status dump; say what it means instead.
-    if detail.contains("Could not connect to controller") {
-        return StoreError::Backend(format!(
-            "{what}: cannot connect to the Pravega controller (is the server running and reachable?)"
-        ));
+    StoreError::Backend(format!("{what}: {}", explain(&e.to_string())))
+}
+
+/// Turns the client's error text into a sentence for people. The client reports server refusals as gRPC
+/// status dumps, whose metadata may carry the request's `authorization` header (the credentials, base64):
+/// that part never leaves this function.
+pub(crate) fn explain(detail: &str) -> String {
+    if detail.contains("Could not connect to controller") || detail.contains("transport error") {
+        return "cannot connect to the Pravega controller (is the server running and reachable?)".to_owned();
     }
-    StoreError::Backend(format!("{what}: {detail}"))
+    if detail.contains("Unauthenticated") {
+        return "the server refused the credentials (authentication failed): give them in the store URI \
+                (tcp://user:password@host:port) or in HINDSIGHT_PRAVEGA_USERNAME and HINDSIGHT_PRAVEGA_PASSWORD"
+            .to_owned();
+    }
+    if detail.contains("PermissionDenied") {
+        return "the server denied this user the operation (permission denied)".to_owned();
+    }
+    let cut = [", details:", ", metadata:", " metadata:"]
+        .iter()
+        .filter_map(|m| detail.find(m))
+        .min()
+        .unwrap_or(detail.len());
+    detail[..cut].to_owned()
 }
 
 impl Core {
@@ -963,6 +980,23 @@ impl Backend for PravegaStore {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn client_errors_are_explained_without_credentials() {
+        let refused =
+            "Controller client failed to perform operation ListScopes due to status: Unauthenticated, \
+                       message: \"\", details: [], metadata: MetadataMap { headers: {\"authorization\": \
+                       \"Basic YWRtaW46d3Jvbmc=\"} }";
+        let text = explain(refused);
+        assert!(text.contains("authentication failed"), "{text}");
+        assert!(
+            !text.contains("YWRt") && !text.contains("authorization"),
+            "{text}"
+        );
+        let other = "status: Internal, message: \"boom\", details: [], metadata: MetadataMap { headers: {} }";
+        assert_eq!(explain(other), "status: Internal, message: \"boom\"");
+        assert!(explain("Could not connect to controller").contains("cannot connect"));
+    }
+
     use super::*;
 
     fn opts(uri: &str, env: &[(&str, &str)]) -> Result<PravegaOptions> {
