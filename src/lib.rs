@@ -24,9 +24,52 @@ use crate::cli::{Cli, Command};
 /// Warnings by default, except from the Pravega client crates: they retry by themselves and log every attempt
 /// (a stack trace per reconnect), and their gRPC error dumps include the request's `authorization` header,
 /// i.e. the credentials. The store layer reports what failed once, in words. `HINDSIGHT_LOG` overrides this.
-const DEFAULT_LOG_FILTER: &str = "warn,pravega_client=off,pravega_controller_client=off,\
-     pravega_wire_protocol=off,pravega_client_retry=off,pravega_client_auth=off,pravega_client_config=off,\
-     pravega_client_shared=off,pravega_client_channel=off,pravega_connection_pool=off";
+const DEFAULT_LOG_FILTER: &str =
+    "warn,pravega_client=off,pravega_controller_client=off,pravega_wire_protocol=off,pravega_connection_pool=off";
+
+/// Panics inside the Pravega client carry its gRPC status, whose metadata includes the `authorization` header
+/// (the credentials in base64). Print panics with any such header blanked out.
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let thread = std::thread::current().name().unwrap_or("unnamed").to_owned();
+        eprintln!(
+            "hindsight: internal error in thread {thread}{at}: {}",
+            blank_credentials(&msg)
+        );
+    }));
+}
+
+/// `Basic <base64>` and `Bearer <token>` values replaced by `<redacted>`.
+fn blank_credentials(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = ["Basic ", "Bearer "]
+        .iter()
+        .filter_map(|k| rest.find(k).map(|i| (i, k.len())))
+        .min()
+    {
+        let (start, klen) = i;
+        out.push_str(&rest[..start + klen]);
+        out.push_str("<redacted>");
+        let tail = &rest[start + klen..];
+        let end = tail
+            .find(|c: char| !(c.is_ascii_alphanumeric() || "+/=-._~".contains(c)))
+            .unwrap_or(tail.len());
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
 
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("HINDSIGHT_LOG")
@@ -128,6 +171,7 @@ fn run_command(store: Option<&str>, command: Command) -> anyhow::Result<()> {
 /// Parses the command line and runs the app or a subcommand; errors are printed as one line.
 pub fn run() -> ExitCode {
     init_logging();
+    install_panic_hook();
     let cli = Cli::parse();
     let result = match cli.command {
         Some(command) => run_command(cli.store.as_deref(), command),
@@ -145,5 +189,23 @@ pub fn run() -> ExitCode {
             eprintln!("hindsight: error: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn panic_messages_lose_their_credentials() {
+        let text = r#"controller error: Status { metadata: {"authorization": "Basic YWRtaW46czNjcmV0"} }"#;
+        let clean = blank_credentials(text);
+        assert!(!clean.contains("YWRt"), "{clean}");
+        assert!(clean.contains(r#""Basic <redacted>"} }"#), "{clean}");
+        assert_eq!(blank_credentials("no secrets"), "no secrets");
+        assert_eq!(
+            blank_credentials("Bearer abc.def and Basic x="),
+            "Bearer <redacted> and Basic <redacted>"
+        );
     }
 }

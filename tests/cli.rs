@@ -297,6 +297,35 @@ fn pravega_credentials_are_used_and_never_shown() {
         .expect("run hindsight");
     assert!(stdout(&listed).contains("site/cam1"));
 
+    // The elements get the credentials too: a recording through pravegasink with them in the store URI.
+    let mut rec = Command::new(env!("CARGO_BIN_EXE_hindsight"))
+        .args([
+            "--store",
+            &with("admin:s3cret-pw"),
+            "record",
+            "--stream",
+            "site/live",
+            "--source",
+            "test",
+        ])
+        .args(["--size", "160x120"])
+        .env_remove("HINDSIGHT_STORE")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start recording");
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    let status = common::interrupt(&mut rec, std::time::Duration::from_secs(30)).expect("recorder stops");
+    let mut err = String::new();
+    if let Some(mut e) = rec.stderr.take() {
+        use std::io::Read;
+        let _ = e.read_to_string(&mut err);
+    }
+    assert!(status.success(), "recording with credentials failed: {err}");
+    assert!(!err.contains("s3cret"), "the password is shown: {err}");
+    let listed = stdout(&hindsight(Path::new(&with("admin:s3cret-pw")), &["list"]));
+    assert!(listed.contains("site/live"), "{listed}");
+
     for store in [server.uri(), with("admin:wrong-pw")] {
         let refused = hindsight(Path::new(&store), &["list"]);
         let err = String::from_utf8_lossy(&refused.stderr);

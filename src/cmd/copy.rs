@@ -105,6 +105,10 @@ pub fn run(src: &Location, dst: &Location, append: bool, out: &mut dyn Write) ->
         bail!("stream {} does not exist in {}", src.name, from.uri());
     }
     let to = open(dst, true)?;
+    // The same store spelled differently (./s, /s, file:///s): the opened stores name themselves alike.
+    if from.uri() == to.uri() && src.name == dst.name {
+        bail!("source and destination are the same stream ({src})");
+    }
     if !append && holds_footage(to.as_ref(), &dst.name)? {
         bail!(
             "{} already holds footage in {}; pass --append to add the copy after it",

@@ -113,7 +113,7 @@ pub fn run(
 
     let part = temp_path(&opts.output);
     let src = gst::ElementFactory::make("pravegasrc")
-        .property("store", opts.store.uri())
+        .property("store", opts.store.open_uri())
         .property("stream", opts.stream.to_string())
         .property("start-timestamp", first.nanos())
         .property("end-timestamp", opts.to.nanos())

@@ -68,7 +68,7 @@ impl Player {
     ) -> anyhow::Result<Rc<Self>> {
         super::init()?;
         let src = gst::ElementFactory::make("pravegasrc")
-            .property("store", store.uri())
+            .property("store", store.open_uri())
             .property("stream", stream.to_string())
             .build()
             .context("cannot create pravegasrc")?;

@@ -105,7 +105,7 @@ fn add_muxing_tail(pipeline: &gst::Pipeline, opts: &RecordOptions) -> anyhow::Re
         .context("mp4mux is not installed (gstreamer1.0-plugins-good)")?;
     let sink = gst::ElementFactory::make("pravegasink")
         .name("sink")
-        .property("store", opts.store.uri())
+        .property("store", opts.store.open_uri())
         .property("stream", opts.stream.to_string())
         .build()
         .context("cannot create pravegasink")?;

@@ -58,6 +58,8 @@ struct ExportJob {
     cancel: Arc<std::sync::atomic::AtomicBool>,
     progress: Arc<std::sync::Mutex<ExportProgress>>,
     output: std::path::PathBuf,
+    /// To notice a worker that ended without a result (a panic).
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 struct State {
@@ -617,6 +619,11 @@ impl PlayerPage {
             self.toast(gettext("An export is already running"));
             return;
         }
+        if let Some(dialog) = self.0.save_dialog.borrow().as_ref() {
+            // Already asking where to save: bring that dialog back rather than opening a second one.
+            dialog.show();
+            return;
+        }
         let Some((from, to)) = self.0.timeline.selection().range() else {
             self.toast(gettext(
                 "Mark a clip first: Shift-drag on the timeline, or press I and O at its start and end",
@@ -667,10 +674,15 @@ impl PlayerPage {
 
     /// Runs an export in a worker thread (the same engine code as `hindsight export`).
     pub fn start_export(&self, opts: ExportOptions) {
-        let job = ExportJob {
+        if self.0.state.borrow().export.is_some() {
+            self.toast(gettext("An export is already running"));
+            return;
+        }
+        let mut job = ExportJob {
             cancel: Arc::default(),
             progress: Arc::default(),
             output: opts.output.clone(),
+            thread: None,
         };
         let (cancel, progress) = (job.cancel.clone(), job.progress.clone());
         let spawned = std::thread::Builder::new().name("export".into()).spawn(move || {
@@ -685,9 +697,12 @@ impl PlayerPage {
                 p.result = Some(result);
             }
         });
-        if let Err(e) = spawned {
-            self.toast(format!("{}: {e}", gettext("Cannot start the export")));
-            return;
+        match spawned {
+            Ok(thread) => job.thread = Some(thread),
+            Err(e) => {
+                self.toast(format!("{}: {e}", gettext("Cannot start the export")));
+                return;
+            }
         }
         let name = job
             .output
@@ -716,6 +731,11 @@ impl PlayerPage {
             let Some(job) = &st.export else { return };
             let Ok(mut p) = job.progress.lock() else { return };
             self.0.export_bar.set_fraction(p.fraction);
+            let ended_without_result =
+                p.result.is_none() && job.thread.as_ref().is_some_and(|t| t.is_finished());
+            if ended_without_result {
+                p.result = Some(Err(gettext("The export stopped unexpectedly")));
+            }
             p.result.take().map(|r| (r, job.output.clone()))
         };
         let Some((result, output)) = outcome else { return };

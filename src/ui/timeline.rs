@@ -97,7 +97,6 @@ impl TimelineWidget {
         *self.on_scrub.borrow_mut() = Some(Rc::new(f));
     }
 
-    /// Replaces the index data; fits the window to it unless the user moved it.
     /// Called when a Shift-drag changes the clip selection.
     pub fn connect_select(&self, f: impl Fn(ClipSelection) + 'static) {
         *self.on_select.borrow_mut() = Some(Rc::new(f));
@@ -114,6 +113,7 @@ impl TimelineWidget {
         self.area.queue_draw();
     }
 
+    /// Replaces the index data; fits the window to it unless the user moved it.
     pub fn set_records(&self, first: u64, records: Vec<IndexRecord>, edge: Option<Timestamp>) {
         {
             let mut s = self.state.borrow_mut();
@@ -425,9 +425,9 @@ fn draw(s: &TimelineState, cr: &gtk::cairo::Context, w: f64, h: f64) {
         }
     }
 
-    // Live edge.
     draw_selection(s, cr, w, h, band_top);
 
+    // Live edge.
     if let Some(edge) = s.edge {
         let x = win.x_of(edge, w);
         if (0.0..=w).contains(&x) {

@@ -30,7 +30,8 @@ fn main() {
         match std::env::var("HINDSIGHT_PRAVEGA_CONTROLLER") {
             Ok(uri) if !uri.is_empty() => {
                 let stream = format!("bench-{}/tail", std::process::id());
-                tail_latency(&uri, &format!("Pravega at {uri}"), &stream);
+                let shown = hindsight_store::pravega::redact(&uri);
+                tail_latency(&uri, &format!("Pravega at {shown}"), &stream);
             }
             _ => println!(
                 "== tail latency on Pravega: skipped (run under scripts/with-pravega to measure it) ==\n"

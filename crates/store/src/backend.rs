@@ -218,8 +218,13 @@ pub trait ByteReader: Send {
 
 /// A store of byte streams.
 pub trait Backend: Send + Sync {
-    /// The URI this backend was opened with, for messages.
+    /// The URI this backend was opened with, for messages (without any password).
     fn uri(&self) -> String;
+    /// The URI that opens this same store again somewhere else, such as a GStreamer element's `store`
+    /// property: [`Backend::uri`] plus any credentials. For passing on only, never for showing.
+    fn open_uri(&self) -> String {
+        self.uri()
+    }
     /// Creates a stream if it does not exist.
     fn create(&self, name: &StreamName) -> Result<()>;
     /// True if the stream exists.

@@ -62,6 +62,7 @@ fn join_msg(e: tokio::task::JoinError) -> String {
         p.downcast_ref::<&str>()
             .map(|s| s.to_string())
             .or_else(|| p.downcast_ref::<String>().cloned())
+            .map(|m| super::explain(&m))
             .unwrap_or_else(|| "client failure".into())
     } else {
         "cancelled".into()

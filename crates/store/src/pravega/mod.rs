@@ -185,6 +185,22 @@ impl PravegaOptions {
         })
     }
 
+    /// The URI with the credentials (percent-encoded), to open the same store again elsewhere.
+    pub fn connect_uri(&self) -> String {
+        let scheme = if self.tls { "tls" } else { "tcp" };
+        let userinfo = self
+            .credentials
+            .as_ref()
+            .map(|(u, p)| format!("{}:{}@", percent_encode(u), percent_encode(p)))
+            .unwrap_or_default();
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        format!("{scheme}://{userinfo}{host}:{}", self.port)
+    }
+
     /// The URI for messages: scheme, user (no password), host and port.
     pub fn display_uri(&self) -> String {
         let scheme = if self.tls { "tls" } else { "tcp" };
@@ -202,7 +218,6 @@ impl PravegaOptions {
     }
 }
 
-/// The URI without its password, for messages.
 /// A store URI for messages and logs: the password of `scheme://user:password@host` is dropped.
 pub fn redact(uri: &str) -> String {
     match (uri.find("://"), uri.rfind('@')) {
@@ -213,6 +228,15 @@ pub fn redact(uri: &str) -> String {
         }
         _ => uri.to_owned(),
     }
+}
+
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 fn percent_decode(s: &str) -> String {
@@ -305,7 +329,8 @@ impl Rt {
                     .or_else(|| p.downcast_ref::<String>().cloned())
                     .unwrap_or_else(|| "unknown failure".into());
                 Err(StoreError::Backend(format!(
-                    "{what}: the Pravega client failed: {msg}"
+                    "{what}: the Pravega client failed: {}",
+                    explain(&msg)
                 )))
             }
             Err(_) => Err(StoreError::Backend(format!("{what}: cancelled"))),
@@ -601,7 +626,8 @@ impl Core {
         .await
         .map_err(|e| {
             StoreError::Backend(format!(
-                "cannot open the writer lease table of scope {scope}: {e}"
+                "cannot open the writer lease table of scope {scope}: {}",
+                explain(&e.to_string())
             ))
         })?;
         let table = Arc::new(table);
@@ -630,6 +656,8 @@ pub(crate) struct Shared {
     pub(crate) core: Arc<Core>,
     pub(crate) op_timeout: Duration,
     pub(crate) uri: String,
+    /// With the credentials: only ever passed on (Backend::open_uri), never shown.
+    connect_uri: String,
     rt: Rt,
 }
 
@@ -736,10 +764,14 @@ impl PravegaStore {
         // The controller client connects lazily, but with auth it fetches a token while being built: do that on
         // a runtime thread where a panic stays contained.
         let handle = rt.handle().clone();
-        let factory = futures::executor::block_on(
-            rt.spawn_blocking(move || ClientFactoryAsync::new(config, handle)),
-        )
-        .map_err(|e| StoreError::Backend(format!("cannot create the Pravega client for {shown}: {e}")))?;
+        let factory =
+            futures::executor::block_on(rt.spawn_blocking(move || ClientFactoryAsync::new(config, handle)))
+                .map_err(|e| {
+                StoreError::Backend(format!(
+                    "cannot create the Pravega client for {shown}: {}",
+                    explain(&e.to_string())
+                ))
+            })?;
         let core = Arc::new(Core {
             factory,
             conn_factory,
@@ -753,6 +785,7 @@ impl PravegaStore {
                 core,
                 op_timeout: opts.op_timeout,
                 uri: shown,
+                connect_uri: opts.connect_uri(),
                 rt: Rt { rt: Some(rt) },
             }),
         })
@@ -789,6 +822,10 @@ impl PravegaStore {
 impl Backend for PravegaStore {
     fn uri(&self) -> String {
         self.shared.uri.clone()
+    }
+
+    fn open_uri(&self) -> String {
+        self.shared.connect_uri.clone()
     }
 
     fn create(&self, name: &StreamName) -> Result<()> {
@@ -1002,6 +1039,15 @@ mod tests {
     fn opts(uri: &str, env: &[(&str, &str)]) -> Result<PravegaOptions> {
         let env: HashMap<String, String> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         PravegaOptions::from_uri_with_env(uri, |k| env.get(k).cloned())
+    }
+
+    #[test]
+    fn connect_uris_keep_the_credentials_for_reopening() {
+        let o = opts("tcp://ad%40min:p%3Ass@ctl:9090", &[]).expect("with credentials");
+        assert_eq!(o.connect_uri(), "tcp://ad%40min:p%3Ass@ctl:9090");
+        let again = opts(&o.connect_uri(), &[]).expect("reparsed");
+        assert_eq!(again.credentials, Some(("ad@min".to_owned(), "p:ss".to_owned())));
+        assert_eq!(o.display_uri(), "tcp://ad@min@ctl:9090");
     }
 
     #[test]
