@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use gst::prelude::*;
 use hindsight::engine::player::{Player, StartAt};
 use hindsight_store::video::IndexReader;
-use hindsight_store::{open_store, search, StreamName, Timestamp};
+use hindsight_store::{search, StoreUri, StreamName, Timestamp};
 use relm4::gtk;
 use relm4::gtk::prelude::*;
 
@@ -38,7 +38,7 @@ fn main() {
     let file = dir.join("hour.mp4");
     record_hour(&store_dir, &file);
 
-    let store = open_store(&store_dir.display().to_string()).expect("store");
+    let store = StoreUri::embedded(&store_dir).open().expect("store");
     let name = StreamName::parse("bench/hour").expect("name");
     let first = {
         let mut index = IndexReader::open(store.as_ref(), &name).expect("index");
@@ -71,7 +71,7 @@ fn main() {
             for off in &offsets {
                 let t = Timestamp::from_nanos(first.nanos() + off);
                 let start = Instant::now();
-                player.seek(t).expect("seek");
+                player.seek(t);
                 store_seeks.push(screen.wait_painted(player.paintable(), start));
             }
         }

@@ -40,7 +40,7 @@ pub enum Command {
         #[arg(long)]
         records: bool,
         /// Records further apart than this many seconds start a new recorded range.
-        #[arg(long, default_value_t = 12.0, value_name = "SECONDS")]
+        #[arg(long, default_value_t = hindsight_store::DEFAULT_RANGE_GAP.as_secs_f64(), value_name = "SECONDS")]
         gap: f64,
     },
     /// Write a stream's data and index byte streams to files in the wire format.
@@ -74,13 +74,13 @@ pub enum Command {
         #[arg(long)]
         source: String,
         /// Encoder profile for sources that are encoded here (see data/profiles.json).
-        #[arg(long, default_value = "h264-live")]
+        #[arg(long, default_value = crate::engine::profile::DEFAULT_PROFILE)]
         profile: String,
         /// For files: the wall-clock time of the first frame (RFC 3339); default now.
         #[arg(long, value_name = "TIME")]
         start_utc: Option<String>,
-        /// Test pattern size, WIDTHxHEIGHT.
-        #[arg(long, default_value = "640x360")]
+        /// Test pattern size, WIDTHxHEIGHT (the app records its test pattern at the same size).
+        #[arg(long, default_value_t = format!("{}x{}", crate::engine::recorder::TEST_PATTERN_SIZE.0, crate::engine::recorder::TEST_PATTERN_SIZE.1))]
         size: String,
     },
     /// Export a time range of a stream to an MP4 file that plays anywhere.

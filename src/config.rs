@@ -16,8 +16,16 @@ pub const VERSION: &str = match option_env!("HINDSIGHT_VERSION") {
 /// Gettext domain.
 pub const GETTEXT_PACKAGE: &str = "hindsight";
 
-/// Where compiled translations live when installed; development builds use the system default.
+/// Where compiled translations live: meson's locale dir when installed, else the copies `build.rs` compiled
+/// for development builds, else the system's.
 pub const LOCALEDIR: &str = match option_env!("HINDSIGHT_LOCALEDIR") {
     Some(dir) => dir,
-    None => "/usr/share/locale",
+    None => match option_env!("HINDSIGHT_DEV_LOCALEDIR") {
+        Some(dir) => dir,
+        None => "/usr/share/locale",
+    },
 };
+
+/// The GResource path of the app's resources (style sheet, keyboard shortcuts window), the same for
+/// development builds whose app id ends in `.Devel`.
+pub const RESOURCE_BASE_PATH: &str = "/io/github/hindsight/Hindsight";

@@ -9,7 +9,6 @@ pub mod config;
 pub mod engine;
 pub mod human;
 mod settings;
-mod store_location;
 mod ui;
 
 use std::io::Write;
@@ -18,6 +17,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
+use hindsight_store::{Backend, StoreUri};
+use std::sync::Arc;
 
 use crate::cli::{Cli, Command};
 
@@ -80,13 +81,31 @@ fn init_logging() {
         .init();
 }
 
+/// The store a command works on: `--store` (or `$HINDSIGHT_STORE`), else the default embedded store.
+fn store_uri(explicit: Option<&str>) -> anyhow::Result<StoreUri> {
+    StoreUri::resolve(explicit).context("bad --store")
+}
+
+/// Opens the store for reading.
+fn open_store(explicit: Option<&str>) -> anyhow::Result<Arc<dyn Backend>> {
+    let uri = store_uri(explicit)?;
+    uri.open().with_context(|| format!("cannot open store {uri}"))
+}
+
+/// Opens the store, creating the embedded store's directory when it is missing, for commands that write.
+fn open_or_create_store(explicit: Option<&str>) -> anyhow::Result<Arc<dyn Backend>> {
+    let uri = store_uri(explicit)?;
+    uri.open_or_create()
+        .with_context(|| format!("cannot open store {uri}"))
+}
+
 fn run_command(store: Option<&str>, command: Command) -> anyhow::Result<()> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match command {
         Command::List { json } => {
-            let store = store_location::open(store)?;
-            cmd::list::run(store.as_ref(), json, &mut out)
+            let default_store = store.is_none_or(|s| s.trim().is_empty());
+            cmd::list::run(open_store(store)?.as_ref(), default_store, json, &mut out)
         }
         Command::Inspect {
             stream,
@@ -95,20 +114,23 @@ fn run_command(store: Option<&str>, command: Command) -> anyhow::Result<()> {
             gap,
         } => {
             let name = cmd::parse_stream(&stream)?;
-            let store = store_location::open(store)?;
             let gap =
                 Duration::try_from_secs_f64(gap).context("--gap must be a positive number of seconds")?;
-            cmd::inspect::run(store.as_ref(), &name, json, records, gap, &mut out)
+            cmd::inspect::run(open_store(store)?.as_ref(), &name, json, records, gap, &mut out)
         }
         Command::Dump { stream, data, index } => {
             let name = cmd::parse_stream(&stream)?;
-            let store = store_location::open(store)?;
-            cmd::dump::run(store.as_ref(), &name, &data, &index, &mut out)
+            cmd::dump::run(open_store(store)?.as_ref(), &name, &data, &index, &mut out)
         }
         Command::Import { stream, data, index } => {
             let name = cmd::parse_stream(&stream)?;
-            let store = store_location::open_or_create_default(store)?;
-            cmd::import::run(store.as_ref(), &name, &data, &index, &mut out)
+            cmd::import::run(
+                open_or_create_store(store)?.as_ref(),
+                &name,
+                &data,
+                &index,
+                &mut out,
+            )
         }
         Command::Record {
             stream,
@@ -118,7 +140,7 @@ fn run_command(store: Option<&str>, command: Command) -> anyhow::Result<()> {
             size,
         } => {
             let name = cmd::parse_stream(&stream)?;
-            let store = store_location::open_or_create_default(store)?;
+            let store = open_or_create_store(store)?;
             cmd::record::record(store, name, &source, &profile, start_utc.as_deref(), &size)
         }
         Command::Export {
@@ -128,8 +150,7 @@ fn run_command(store: Option<&str>, command: Command) -> anyhow::Result<()> {
             output,
         } => {
             let name = cmd::parse_stream(&stream)?;
-            let store = store_location::open(store)?;
-            cmd::record::export(store, name, &from, &to, output)
+            cmd::record::export(open_store(store)?, name, &from, &to, output)
         }
         Command::Play { stream, live, at } => {
             let name = cmd::parse_stream(&stream)?;
@@ -140,7 +161,7 @@ fn run_command(store: Option<&str>, command: Command) -> anyhow::Result<()> {
                 ),
                 (false, None) => engine::player::StartAt::Earliest,
             };
-            let store = store_location::open(store)?;
+            let store = open_store(store)?;
             if !hindsight_store::video::video_stream_exists(store.as_ref(), &name)
                 .with_context(|| format!("cannot read store {}", store.uri()))?
             {
@@ -154,15 +175,14 @@ fn run_command(store: Option<&str>, command: Command) -> anyhow::Result<()> {
             destination,
             append,
         } => {
-            let default_store = store_location::resolve_uri(store);
+            let default_store = store_uri(store)?;
             let src = cmd::copy::parse_location(&source, &default_store)?;
             let dst = cmd::copy::parse_location(&destination, &default_store)?;
             cmd::copy::run(&src, &dst, append, &mut out)
         }
         Command::Truncate { stream, before } => {
             let name = cmd::parse_stream(&stream)?;
-            let store = store_location::open(store)?;
-            cmd::truncate::run(store.as_ref(), &name, &before, &mut out)
+            cmd::truncate::run(open_store(store)?.as_ref(), &name, &before, &mut out)
         }
     }?;
     out.flush().context("cannot write to stdout")
@@ -179,8 +199,7 @@ pub fn run() -> ExitCode {
             // The app alone: --store / $HINDSIGHT_STORE, else the store chosen in the preferences.
             let settings = settings::Settings::open();
             let store = cli.store.clone().or_else(|| settings.store_uri());
-            store_location::open_or_create_default(store.as_deref())
-                .map(|store| ui::run(store, settings, None))
+            open_or_create_store(store.as_deref()).map(|store| ui::run(store, settings, None))
         }
     };
     match result {

@@ -6,41 +6,43 @@
 //! is in the `--store` store.
 
 use std::io::Write;
-use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
-use hindsight_store::pravega::redact;
 use hindsight_store::video::{video_stream_exists, VideoStreamNames};
-use hindsight_store::{copy_video_stream, open_store, Backend, StreamName};
+use hindsight_store::{copy_video_stream, Backend, StoreUri, StreamName};
 
 use crate::human;
 
 /// A stream in a store, as given on the command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Location {
-    /// The store URI (as `open_store` takes it).
-    pub store: String,
+    /// The store.
+    pub store: StoreUri,
     /// The stream in it.
     pub name: StreamName,
 }
 
 impl std::fmt::Display for Location {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} in {}", self.name, redact(&self.store))
+        // StoreUri's Display never shows a password.
+        write!(f, "{} in {}", self.name, self.store)
     }
 }
 
-/// Splits `STORE/SCOPE/STREAM` (or a bare `SCOPE/STREAM`, in `default_store`) into store URI and stream.
-pub fn parse_location(text: &str, default_store: &str) -> anyhow::Result<Location> {
-    let bad = |why: &str| anyhow::anyhow!("bad location {text:?}: {why}; expected STORE/SCOPE/STREAM");
-    let path = text;
-    let (scheme, rest) = match path.split_once("://") {
-        Some((s, r)) => (Some(s), r),
-        None => (None, path),
+/// Splits `STORE/SCOPE/STREAM` (or a bare `SCOPE/STREAM`, in `default_store`) into store and stream.
+pub fn parse_location(text: &str, default_store: &StoreUri) -> anyhow::Result<Location> {
+    let bad = |why: &str| {
+        anyhow::anyhow!(
+            "bad location {:?}: {why}; expected STORE/SCOPE/STREAM",
+            hindsight_store::redact(text)
+        )
     };
-    let trimmed = rest.trim_end_matches('/');
-    let mut parts = trimmed.rsplitn(3, '/');
+    let (scheme, rest) = match text.split_once("://") {
+        Some((s, r)) => (Some(s), r),
+        None => (None, text),
+    };
+    let mut parts = rest.trim_end_matches('/').rsplitn(3, '/');
     let stream = parts
         .next()
         .filter(|s| !s.is_empty())
@@ -49,30 +51,36 @@ pub fn parse_location(text: &str, default_store: &str) -> anyhow::Result<Locatio
         .next()
         .filter(|s| !s.is_empty())
         .ok_or_else(|| bad("no scope"))?;
-    let store_part = parts.next();
-    let name = StreamName::new(scope, stream).with_context(|| format!("bad location {text:?}"))?;
-    let store = match (scheme, store_part) {
+    let name = StreamName::new(scope, stream)
+        .with_context(|| format!("bad location {:?}", hindsight_store::redact(text)))?;
+    let store_text = match (scheme, parts.next()) {
+        // file:///dir/site/cam leaves "/dir"; tcp://host:9090/site/cam leaves "host:9090".
         (Some(scheme), Some(host_or_path)) if !host_or_path.is_empty() || scheme == "file" => {
-            // file:///dir/site/cam leaves "/dir" (rest starts with '/'); tcp://host:9090/site/cam leaves "host:9090".
             format!("{scheme}://{host_or_path}")
         }
         (Some(_), _) => return Err(bad("the store URI has no host or path")),
-        (None, Some(dir)) if path.starts_with('/') && dir.is_empty() => "/".to_owned(),
+        (None, Some("")) if text.starts_with('/') => "/".to_owned(),
         (None, Some(dir)) => dir.to_owned(),
-        (None, None) => default_store.to_owned(),
+        (None, None) => {
+            return Ok(Location {
+                store: default_store.clone(),
+                name,
+            })
+        }
     };
+    let store = StoreUri::parse(&store_text)
+        .with_context(|| format!("bad location {:?}", hindsight_store::redact(text)))?;
     Ok(Location { store, name })
 }
 
 /// Opens a location's store; `create` makes a missing embedded store directory (for the destination).
 fn open(loc: &Location, create: bool) -> anyhow::Result<Arc<dyn Backend>> {
-    let is_embedded = !loc.store.contains("://") || loc.store.starts_with("file://");
-    if create && is_embedded {
-        let dir = loc.store.strip_prefix("file://").unwrap_or(&loc.store);
-        std::fs::create_dir_all(Path::new(dir))
-            .with_context(|| format!("cannot create store directory {dir}"))?;
+    if create {
+        loc.store.open_or_create()
+    } else {
+        loc.store.open()
     }
-    open_store(&loc.store).with_context(|| format!("cannot open store {}", redact(&loc.store)))
+    .with_context(|| format!("cannot open store {}", loc.store))
 }
 
 /// True when the destination already holds data or index bytes.
@@ -139,22 +147,24 @@ pub fn run(src: &Location, dst: &Location, append: bool, out: &mut dyn Write) ->
 mod tests {
     use super::*;
 
-    fn loc(text: &str) -> (String, String) {
-        let l = parse_location(text, "/default").expect(text);
+    fn loc(text: &str) -> (StoreUri, String) {
+        let default = StoreUri::parse("/default").expect("default");
+        let l = parse_location(text, &default).expect(text);
         (l.store, l.name.to_string())
+    }
+
+    fn uri(text: &str) -> StoreUri {
+        StoreUri::parse(text).expect(text)
     }
 
     #[test]
     fn locations_split_into_store_and_stream() {
-        let s = |a: &str, b: &str| (a.to_owned(), b.to_owned());
+        let s = |a: &str, b: &str| (uri(a), b.to_owned());
         assert_eq!(loc("site/cam"), s("/default", "site/cam"));
         assert_eq!(loc("/data/store/site/cam"), s("/data/store", "site/cam"));
         assert_eq!(loc("/site/cam"), s("/", "site/cam"));
         assert_eq!(loc("rel/dir/site/cam"), s("rel/dir", "site/cam"));
-        assert_eq!(
-            loc("file:///data/store/site/cam"),
-            s("file:///data/store", "site/cam")
-        );
+        assert_eq!(loc("file:///data/store/site/cam"), s("/data/store", "site/cam"));
         assert_eq!(
             loc("tcp://127.0.0.1:9090/site/cam"),
             s("tcp://127.0.0.1:9090", "site/cam")
@@ -171,13 +181,16 @@ mod tests {
 
     #[test]
     fn messages_never_show_a_password() {
-        let l = parse_location("tcp://admin:s3cret@ctl:9090/site/cam", "/d").expect("location");
+        let default = uri("/d");
+        let l = parse_location("tcp://admin:s3cret@ctl:9090/site/cam", &default).expect("location");
         assert_eq!(l.to_string(), "site/cam in tcp://admin@ctl:9090");
-        assert_eq!(redact("/srv/store"), "/srv/store");
+        let err = parse_location("tcp://admin:s3cret@ctl:x/site/cam", &default).expect_err("bad port");
+        assert!(!format!("{err:#}").contains("s3cret"), "{err:#}");
     }
 
     #[test]
     fn bad_locations_are_errors() {
+        let default = uri("/default");
         for text in [
             "",
             "cam",
@@ -186,8 +199,9 @@ mod tests {
             "tcp:///site/cam",
             "a/b/c d",
             "site/cam?user=u",
+            "gopher://h/site/cam",
         ] {
-            assert!(parse_location(text, "/default").is_err(), "{text:?}");
+            assert!(parse_location(text, &default).is_err(), "{text:?}");
         }
     }
 }

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use anyhow::Context;
 use hindsight_store::video::{list_video_streams, summarize, VideoSummary};
-use hindsight_store::Backend;
+use hindsight_store::{Backend, StoreError};
 use serde::Serialize;
 
 use crate::human;
@@ -47,10 +47,16 @@ pub fn state(s: &VideoSummary) -> &'static str {
     }
 }
 
-/// Runs the command.
-pub fn run(store: &dyn Backend, json: bool, out: &mut dyn Write) -> anyhow::Result<()> {
-    let names =
-        list_video_streams(store).with_context(|| format!("cannot list streams in {}", store.uri()))?;
+/// How to record a first stream, for an empty listing.
+const FIRST_RECORDING_HINT: &str = "record one with: hindsight record --stream site/cam1 --source test";
+
+/// Runs the command. `default_store`: the store was not named, so a store directory that does not exist yet is
+/// simply a fresh machine with no streams (a named one that does not exist is an error: likely a typo).
+pub fn run(store: &dyn Backend, default_store: bool, json: bool, out: &mut dyn Write) -> anyhow::Result<()> {
+    let names = match list_video_streams(store) {
+        Err(StoreError::StoreMissing(_)) if default_store => Vec::new(),
+        other => other.with_context(|| format!("cannot list streams in {}", store.uri()))?,
+    };
     let mut rows = Vec::with_capacity(names.len());
     for name in &names {
         let summary = summarize(store, name).with_context(|| format!("cannot read stream {name}"))?;
@@ -62,7 +68,7 @@ pub fn run(store: &dyn Backend, json: bool, out: &mut dyn Write) -> anyhow::Resu
         return Ok(());
     }
     if rows.is_empty() {
-        writeln!(out, "no streams in {}", store.uri())?;
+        writeln!(out, "no streams yet in {}; {FIRST_RECORDING_HINT}", store.uri())?;
         return Ok(());
     }
     writeln!(

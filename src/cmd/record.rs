@@ -11,7 +11,7 @@ use hindsight_store::{Backend, StreamName, Timestamp};
 
 use crate::engine::export::{self, ExportOptions};
 use crate::engine::profile;
-use crate::engine::recorder::{self, Outcome, RecordOptions, Source};
+use crate::engine::recorder::{self, Outcome, RecordEvent, RecordOptions, Source};
 use crate::human;
 
 /// Stops on the first Ctrl-C (or SIGTERM) by setting the returned flag; a second one ends the process.
@@ -60,22 +60,30 @@ pub fn record(
         "recording {source} into {stream} ({}); Ctrl-C stops",
         opts.store.uri()
     );
-    let outcome = recorder::run(&opts, &stop, |p| {
-        let line = format!(
-            "{}  {}  {:.2} Mbit/s{}",
-            human::duration(p.duration),
-            human::bytes(p.bytes),
-            p.bitrate / 1e6,
-            if p.reconnects > 0 {
-                format!("  ({} reconnects)", p.reconnects)
+    let outcome = recorder::run(&opts, &stop, |event| match event {
+        RecordEvent::Recording(p) => {
+            let line = format!(
+                "{}  {}  {:.2} Mbit/s{}",
+                human::duration(p.duration),
+                human::bytes(p.bytes),
+                p.bitrate / 1e6,
+                if p.reconnects > 0 {
+                    format!("  ({} reconnects)", p.reconnects)
+                } else {
+                    String::new()
+                }
+            );
+            if tty {
+                eprint!("\r\x1b[2K{line}");
             } else {
-                String::new()
+                eprintln!("{line}");
             }
-        );
-        if tty {
-            eprint!("\r\x1b[2K{line}");
-        } else {
-            eprintln!("{line}");
+        }
+        RecordEvent::Reconnecting { reason, retry_in, .. } => {
+            if tty {
+                eprintln!();
+            }
+            eprintln!("{reason}; retrying in {}s", retry_in.as_secs());
         }
     })?;
     if tty {

@@ -5,13 +5,12 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context};
 use gst::prelude::*;
 use hindsight_store::search;
 use hindsight_store::video::IndexReader;
-use hindsight_store::{Backend, RecordedRange, StreamName, Timeline, Timestamp};
+use hindsight_store::{Backend, RecordedRange, StreamName, Timeline, Timestamp, DEFAULT_RANGE_GAP};
 
 /// What to export.
 #[derive(Clone)]
@@ -45,22 +44,19 @@ fn temp_path(output: &Path) -> PathBuf {
     output.with_file_name(name)
 }
 
-/// Records further apart than this start a new recorded range (as `hindsight inspect` shows them).
-const RANGE_GAP: Duration = Duration::from_secs(12);
-
 /// Where the clip starts: the key frame at or before `from` when `from` lies in recorded footage, else the start
 /// of the first recording that begins within the range. A recording still being written (or cut off by a
-/// crash) has frames up to one key-frame interval after its last index record; `RANGE_GAP` bounds that.
+/// crash) has frames up to one key-frame interval after its last index record; `DEFAULT_RANGE_GAP` bounds that.
 fn clip_start(index: &mut IndexReader, opts: &ExportOptions) -> anyhow::Result<Timestamp> {
     let (first_record, records) = index
         .read_all()
         .with_context(|| format!("cannot read the index of {}", opts.stream))?;
-    let timeline = Timeline::from_records(first_record, &records, RANGE_GAP);
+    let timeline = Timeline::from_records(first_record, &records, DEFAULT_RANGE_GAP);
     let covers = |r: &RecordedRange| {
         let end = if r.closed {
             r.end
         } else {
-            Timestamp::from_nanos(r.end.nanos().saturating_add(RANGE_GAP.as_nanos() as u64))
+            Timestamp::from_nanos(r.end.nanos().saturating_add(DEFAULT_RANGE_GAP.as_nanos() as u64))
         };
         r.start <= opts.from && opts.from <= end
     };

@@ -2,6 +2,7 @@
 //! these and never hold elements (DESIGN.md §1).
 
 pub mod export;
+pub mod job;
 pub mod player;
 pub mod profile;
 pub mod recorder;

@@ -28,6 +28,9 @@ pub fn all() -> anyhow::Result<Vec<Profile>> {
     serde_json::from_str(PROFILES_JSON).context("data/profiles.json is invalid")
 }
 
+/// The profile used when none is chosen: H.264 tuned for live viewing.
+pub const DEFAULT_PROFILE: &str = "h264-live";
+
 /// The profile with `id`.
 pub fn by_id(id: &str) -> anyhow::Result<Profile> {
     let profiles = all()?;

@@ -1,4 +1,5 @@
-//! Wall-clock labels in the local time zone (GLib's zone database, so it follows the desktop's setting).
+//! Wall-clock time in the local time zone (GLib's zone database, so it follows the desktop's setting): labels,
+//! and times typed by the user.
 
 use hindsight_store::Timestamp;
 use relm4::gtk::glib;
@@ -11,5 +12,40 @@ pub fn format(t: Timestamp) -> String {
         Ok(text) if wall.leap => text.as_str().replacen(":59", ":60", 1).replace(":60:", ":59:"),
         Ok(text) => text.to_string(),
         Err(_) => t.to_rfc3339(),
+    }
+}
+
+/// Parses "YYYY-MM-DD HH:MM[:SS]" in the local time zone, or any RFC 3339 time.
+pub fn parse_local_time(text: &str) -> Option<Timestamp> {
+    let text = text.trim();
+    if let Ok(t) = Timestamp::parse_rfc3339(text) {
+        return Some(t);
+    }
+    let (date, time) = text.split_once([' ', 'T'])?;
+    let mut d = date.split('-').map(|p| p.parse::<i32>().ok());
+    let (y, mo, da) = (d.next()??, d.next()??, d.next()??);
+    let mut t = time.split(':').map(|p| p.parse::<f64>().ok());
+    let (h, mi) = (t.next()??, t.next()??);
+    let s = t.next().flatten().unwrap_or(0.0);
+    let dt = glib::DateTime::from_local(y, mo, da, h as i32, mi as i32, s).ok()?;
+    let unix_ns = i128::from(dt.to_unix()) * 1_000_000_000 + i128::from(dt.microsecond()) * 1000;
+    Timestamp::from_unix_nanos(unix_ns).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_to_time_accepts_local_and_rfc3339() {
+        assert_eq!(
+            parse_local_time("2024-05-01T12:00:00Z"),
+            Timestamp::parse_rfc3339("2024-05-01T12:00:00Z").ok()
+        );
+        let local = parse_local_time("2024-05-01 12:00:00").expect("local time");
+        assert_eq!(format(local), "2024-05-01 12:00:00");
+        assert!(parse_local_time("2024-05-01 12:30").is_some());
+        assert!(parse_local_time("yesterday").is_none());
+        assert!(parse_local_time("2024-13-01 12:00:00").is_none());
     }
 }

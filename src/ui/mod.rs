@@ -1,11 +1,13 @@
 //! The GTK4 + libadwaita app, built with relm4. Widgets never hold GStreamer elements or store handles
 //! directly: blocking store access runs in relm4 commands off the main thread.
 
+mod actions;
 mod library;
 mod localtime;
-mod player_page;
+mod player;
 mod preferences;
 mod record_dialog;
+mod recording;
 mod shortcuts;
 mod status_report;
 mod timeline;
@@ -27,8 +29,11 @@ fn init_gettext() {
     if let Err(e) = gettextrs::bindtextdomain(config::GETTEXT_PACKAGE, config::LOCALEDIR) {
         tracing::debug!(error = %e, "no translations bound");
     }
-    let _ = gettextrs::bind_textdomain_codeset(config::GETTEXT_PACKAGE, "UTF-8");
-    let _ = gettextrs::textdomain(config::GETTEXT_PACKAGE);
+    if let Err(e) = gettextrs::bind_textdomain_codeset(config::GETTEXT_PACKAGE, "UTF-8")
+        .and_then(|_| gettextrs::textdomain(config::GETTEXT_PACKAGE).map(|_| ()))
+    {
+        tracing::debug!(error = %e, "no text domain");
+    }
 }
 
 /// Runs the app window on `store` until it is closed, optionally opening a stream at once.
@@ -39,7 +44,13 @@ pub fn run(
 ) {
     init_gettext();
     gtk::glib::set_application_name(&gettext("Hindsight"));
-    let app = adw::Application::builder().application_id(config::APP_ID).build();
+    // The style sheet and the keyboard shortcuts window, found by libadwaita and GTK at the base path.
+    gtk::gio::resources_register_include!("hindsight.gresource")
+        .unwrap_or_else(|e| tracing::error!(error = %e, "cannot register the app's resources"));
+    let app = adw::Application::builder()
+        .application_id(config::APP_ID)
+        .resource_base_path(config::RESOURCE_BASE_PATH)
+        .build();
     let app = RelmApp::from_app(app).with_args(Vec::new());
     app.run::<window::Window>(window::Init {
         store,

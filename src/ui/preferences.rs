@@ -5,33 +5,37 @@ use gettextrs::gettext;
 use relm4::adw::prelude::*;
 use relm4::{adw, gtk};
 
-use crate::settings::Settings;
-use crate::ui::window::Msg;
+use hindsight_store::StoreUri;
 
-/// What the store entry holds, checked before it is saved.
+use crate::settings::Settings;
+
+/// What the store entry holds, checked and normalised (absolute path, `tcp://host:port`) before it is saved;
+/// empty means the built-in store.
 pub fn validate_store_uri(text: &str) -> Result<String, String> {
     let text = text.trim();
     if text.is_empty() {
         return Ok(String::new());
     }
-    if let Some(rest) = text
-        .strip_prefix("tcp://")
-        .or_else(|| text.strip_prefix("tls://"))
-    {
-        let host = rest.trim_end_matches('/').rsplit('@').next().unwrap_or_default();
-        if host.is_empty() || host.contains('/') {
-            return Err(gettext("A Pravega store is tcp://host:port or tls://host:port"));
-        }
-        return Ok(text.trim_end_matches('/').to_owned());
-    }
-    if text.contains("://") && !text.starts_with("file://") {
-        return Err(gettext("Use a directory, file://, tcp:// or tls://"));
-    }
-    Ok(text.to_owned())
+    StoreUri::parse(text)
+        .map(|uri| uri.connect_string())
+        .map_err(|e| format!("{}: {e}", gettext("Use a directory, file://, tcp:// or tls://")))
 }
 
-/// Shows the window over `parent`. `current` is the store open now.
-pub fn show(parent: &adw::ApplicationWindow, settings: &Settings, current: &str, input: relm4::Sender<Msg>) {
+/// A Pravega controller entry: a store URI that names Pravega.
+fn validate_controller_uri(text: &str) -> Result<String, String> {
+    match StoreUri::parse(text.trim()) {
+        Ok(uri) if !uri.is_embedded() => Ok(uri.connect_string()),
+        _ => Err(gettext("A Pravega store is tcp://host:port or tls://host:port")),
+    }
+}
+
+/// Shows the window over `parent`. `current` is the store open now; `toast` shows a short message.
+pub fn show(
+    parent: &impl IsA<gtk::Window>,
+    settings: &Settings,
+    current: &str,
+    toast: impl Fn(String) + Clone + 'static,
+) {
     let window = adw::PreferencesWindow::builder()
         .transient_for(parent)
         .modal(true)
@@ -72,36 +76,30 @@ pub fn show(parent: &adw::ApplicationWindow, settings: &Settings, current: &str,
     page.add(&group);
     window.add(&page);
 
-    let (s, toast) = (settings.clone(), input.clone());
+    let saved = || gettext("Saved: the store opens the next time Hindsight starts");
+    let (s, t) = (settings.clone(), toast.clone());
     store_row.connect_apply(move |row| match validate_store_uri(&row.text()) {
         Ok(uri) => {
             s.set_store_uri(&uri);
-            toast.emit(Msg::Toast(gettext(
-                "Saved: the store opens the next time Hindsight starts",
-            )));
+            row.set_text(&uri);
+            t(saved());
         }
-        Err(e) => toast.emit(Msg::Toast(e)),
+        Err(e) => t(e),
     });
-    let (s, toast) = (settings.clone(), input.clone());
-    controller_row.connect_apply(move |row| match validate_store_uri(&row.text()) {
-        Ok(uri) if uri.starts_with("tcp://") || uri.starts_with("tls://") => s.set_controller_uri(&uri),
-        _ => toast.emit(Msg::Toast(gettext(
-            "A Pravega store is tcp://host:port or tls://host:port",
-        ))),
+    let (s, t) = (settings.clone(), toast.clone());
+    controller_row.connect_apply(move |row| match validate_controller_uri(&row.text()) {
+        Ok(uri) => s.set_controller_uri(&uri),
+        Err(e) => t(e),
     });
     let (s, row, store_row) = (settings.clone(), controller_row.clone(), store_row.clone());
-    use_pravega.connect_clicked(move |_| match validate_store_uri(&row.text()) {
-        Ok(uri) if uri.starts_with("tcp://") || uri.starts_with("tls://") => {
+    use_pravega.connect_clicked(move |_| match validate_controller_uri(&row.text()) {
+        Ok(uri) => {
             s.set_controller_uri(&uri);
             s.set_store_uri(&uri);
             store_row.set_text(&uri);
-            input.emit(Msg::Toast(gettext(
-                "Saved: the store opens the next time Hindsight starts",
-            )));
+            toast(saved());
         }
-        _ => input.emit(Msg::Toast(gettext(
-            "A Pravega store is tcp://host:port or tls://host:port",
-        ))),
+        Err(e) => toast(e),
     });
     window.present();
 }
@@ -111,17 +109,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn store_entries_are_checked_before_saving() {
+    fn store_entries_are_checked_and_normalised_before_saving() {
         assert_eq!(validate_store_uri("  ").as_deref(), Ok(""));
         assert_eq!(validate_store_uri("/srv/video").as_deref(), Ok("/srv/video"));
         assert_eq!(
             validate_store_uri("file:///srv/video").as_deref(),
-            Ok("file:///srv/video")
+            Ok("/srv/video")
         );
         assert_eq!(
             validate_store_uri("tcp://10.0.0.5:9090/").as_deref(),
             Ok("tcp://10.0.0.5:9090")
         );
+        assert_eq!(validate_store_uri("tcp://ctl").as_deref(), Ok("tcp://ctl:9090"));
         assert_eq!(
             validate_store_uri("tls://u:p@ctl:9090").as_deref(),
             Ok("tls://u:p@ctl:9090")
@@ -129,5 +128,7 @@ mod tests {
         assert!(validate_store_uri("tcp://").is_err());
         assert!(validate_store_uri("tcp://host:9090/scope").is_err());
         assert!(validate_store_uri("http://x").is_err());
+        assert!(validate_controller_uri("/srv/video").is_err());
+        assert_eq!(validate_controller_uri("tcp://h/").as_deref(), Ok("tcp://h:9090"));
     }
 }

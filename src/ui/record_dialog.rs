@@ -9,7 +9,7 @@ use relm4::adw::prelude::*;
 use relm4::{adw, gtk};
 
 use crate::engine::profile::{self, Profile};
-use crate::engine::recorder::Source;
+use crate::engine::recorder::{Source, TEST_PATTERN_STREAM};
 
 /// A validated request to record.
 #[derive(Debug, Clone)]
@@ -48,7 +48,7 @@ pub fn show(parent: &impl IsA<gtk::Window>, on_start: impl Fn(RecordRequest) + '
     let stream_row = adw::EntryRow::builder()
         .title(gettext("Stream (scope/name)"))
         .build();
-    stream_row.set_text("cameras/test-pattern");
+    stream_row.set_text(TEST_PATTERN_STREAM);
     let source_row = adw::EntryRow::builder()
         .title(gettext("Source: test, v4l2:/dev/video0, rtsp://… or file:///…"))
         .build();

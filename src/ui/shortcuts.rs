@@ -1,146 +1,127 @@
-//! The keyboard shortcuts window (Ctrl+?), listing the same accelerators the player installs.
+//! Keyboard shortcuts: one vocabulary with the buttons. The player's keys act only while a stream is shown; the
+//! keyboard shortcuts window (Ctrl+?) is `data/resources/gtk/help-overlay.ui`, which GTK loads from the app's
+//! resources, and lists every one of them (a unit test checks).
 
-use relm4::gtk;
+use std::cell::Cell;
+use std::rc::Rc;
 
-use crate::config;
+use relm4::adw::prelude::*;
+use relm4::{adw, gtk};
 
-/// One section per area; `title` strings are translated through the gettext domain.
-const UI: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
-<interface>
-  <object class="GtkShortcutsWindow" id="shortcuts">
-    <property name="modal">1</property>
-    <property name="section-name">player</property>
-    <child>
-      <object class="GtkShortcutsSection">
-        <property name="section-name">player</property>
-        <child>
-          <object class="GtkShortcutsGroup">
-            <property name="title" translatable="yes">Playback</property>
-            <child><object class="GtkShortcutsShortcut">
-              <property name="title" translatable="yes">Play or pause</property>
-              <property name="accelerator">space</property>
-            </object></child>
-            <child><object class="GtkShortcutsShortcut">
-              <property name="title" translatable="yes">Back or forward 10 seconds</property>
-              <property name="accelerator">Left Right</property>
-            </object></child>
-            <child><object class="GtkShortcutsShortcut">
-              <property name="title" translatable="yes">Next frame</property>
-              <property name="accelerator">period</property>
-            </object></child>
-            <child><object class="GtkShortcutsShortcut">
-              <property name="title" translatable="yes">Previous or next recording</property>
-              <property name="accelerator">Page_Up Page_Down</property>
-            </object></child>
-            <child><object class="GtkShortcutsShortcut">
-              <property name="title" translatable="yes">First recorded frame</property>
-              <property name="accelerator">Home</property>
-            </object></child>
-            <child><object class="GtkShortcutsShortcut">
-              <property name="title" translatable="yes">Live edge</property>
-              <property name="accelerator">l End</property>
-            </object></child>
-            <child><object class="GtkShortcutsShortcut">
-              <property name="title" translatable="yes">Go to date and time</property>
-              <property name="accelerator">&lt;Control&gt;g</property>
-            </object></child>
-          </object>
-        </child>
-        <child>
-          <object class="GtkShortcutsGroup">
-            <property name="title" translatable="yes">Timeline</property>
-            <child><object class="GtkShortcutsShortcut">
-              <property name="title" translatable="yes">Zoom in or out</property>
-              <property name="accelerator">plus minus</property>
-            </object></child>
-            <child><object class="GtkShortcutsShortcut">
-              <property name="title" translatable="yes">Mark the start or end of a clip</property>
-              <property name="subtitle" translatable="yes">Or Shift and drag on the timeline</property>
-              <property name="accelerator">i o</property>
-            </object></child>
-            <child><object class="GtkShortcutsShortcut">
-              <property name="title" translatable="yes">Export the marked clip</property>
-              <property name="accelerator">&lt;Control&gt;e</property>
-            </object></child>
-          </object>
-        </child>
-        <child>
-          <object class="GtkShortcutsGroup">
-            <property name="title" translatable="yes">Window</property>
-            <child><object class="GtkShortcutsShortcut">
-              <property name="title" translatable="yes">Fullscreen</property>
-              <property name="accelerator">f</property>
-            </object></child>
-            <child><object class="GtkShortcutsShortcut">
-              <property name="title" translatable="yes">Back to the library</property>
-              <property name="accelerator">Escape</property>
-            </object></child>
-            <child><object class="GtkShortcutsShortcut">
-              <property name="title" translatable="yes">Keyboard shortcuts</property>
-              <property name="accelerator">&lt;Control&gt;question</property>
-            </object></child>
-            <child><object class="GtkShortcutsShortcut">
-              <property name="title" translatable="yes">Preferences</property>
-              <property name="accelerator">&lt;Control&gt;comma</property>
-            </object></child>
-            <child><object class="GtkShortcutsShortcut">
-              <property name="title" translatable="yes">Quit</property>
-              <property name="accelerator">&lt;Control&gt;q</property>
-            </object></child>
-          </object>
-        </child>
-      </object>
-    </child>
-  </object>
-</interface>
-"#;
+use crate::ui::player::{PlayerMsg, SEEK_STEP_SECS};
 
-/// Builds the window; `None` only if the description above were broken (a unit test guards it).
-pub fn build() -> Option<gtk::ShortcutsWindow> {
-    let builder = gtk::Builder::new();
-    builder.set_translation_domain(Some(config::GETTEXT_PACKAGE));
-    if let Err(e) = builder.add_from_string(UI) {
-        tracing::error!(error = %e, "broken shortcuts window description");
-        return None;
-    }
-    builder.object::<gtk::ShortcutsWindow>("shortcuts")
+/// What a shortcut does.
+#[derive(Debug, Clone, Copy)]
+pub enum Shortcut {
+    /// A message for the player.
+    Player(fn() -> PlayerMsg),
+    /// Toggle fullscreen.
+    Fullscreen,
+    /// Back to the library.
+    Back,
 }
 
-/// Every accelerator shown, as GTK parses them (for the test that they match what the player installs).
-#[cfg(test)]
-fn accelerators() -> Vec<String> {
-    UI.split("<property name=\"accelerator\">")
-        .skip(1)
-        .filter_map(|s| s.split('<').next())
-        .flat_map(|s| {
-            s.split_whitespace()
-                .map(|a| a.replace("&lt;", "<").replace("&gt;", ">"))
-        })
-        .collect()
+/// The player page's accelerators and what they do. "equal" is the unshifted "plus" on US keyboards.
+pub const PLAYER_SHORTCUTS: &[(&str, Shortcut)] = &[
+    ("space", Shortcut::Player(|| PlayerMsg::TogglePlay)),
+    ("Left", Shortcut::Player(|| PlayerMsg::SeekBy(-SEEK_STEP_SECS))),
+    ("Right", Shortcut::Player(|| PlayerMsg::SeekBy(SEEK_STEP_SECS))),
+    (
+        "Page_Up",
+        Shortcut::Player(|| PlayerMsg::JumpRange { next: false }),
+    ),
+    (
+        "Page_Down",
+        Shortcut::Player(|| PlayerMsg::JumpRange { next: true }),
+    ),
+    ("Home", Shortcut::Player(|| PlayerMsg::GoStart)),
+    ("End", Shortcut::Player(|| PlayerMsg::GoLive)),
+    ("l", Shortcut::Player(|| PlayerMsg::GoLive)),
+    ("period", Shortcut::Player(|| PlayerMsg::StepFrame)),
+    ("plus", Shortcut::Player(|| PlayerMsg::Zoom(0.5))),
+    ("equal", Shortcut::Player(|| PlayerMsg::Zoom(0.5))),
+    ("minus", Shortcut::Player(|| PlayerMsg::Zoom(2.0))),
+    ("<Control>g", Shortcut::Player(|| PlayerMsg::ShowGoto)),
+    ("i", Shortcut::Player(|| PlayerMsg::MarkClip { start: true })),
+    ("o", Shortcut::Player(|| PlayerMsg::MarkClip { start: false })),
+    ("<Control>e", Shortcut::Player(|| PlayerMsg::ExportClip)),
+    ("f", Shortcut::Fullscreen),
+    ("Escape", Shortcut::Back),
+];
+
+/// Installs the player's shortcuts on `window`. `active` is true while the player page shows a stream; `run`
+/// carries out a shortcut.
+pub fn install(window: &adw::ApplicationWindow, active: Rc<Cell<bool>>, run: impl Fn(Shortcut) + 'static) {
+    let controller = gtk::ShortcutController::new();
+    controller.set_scope(gtk::ShortcutScope::Global);
+    // Capture phase: buttons would otherwise take arrows and space for focus moves and clicks.
+    controller.set_propagation_phase(gtk::PropagationPhase::Capture);
+    let run = Rc::new(run);
+    for &(accel, shortcut) in PLAYER_SHORTCUTS {
+        let (window_weak, active, run) = (window.downgrade(), active.clone(), run.clone());
+        let action = gtk::CallbackAction::new(move |_, _| {
+            // Typing in an entry (go-to-time) keeps its keys.
+            let typing = window_weak
+                .upgrade()
+                .and_then(|w| gtk::prelude::GtkWindowExt::focus(&w))
+                .is_some_and(|f| f.dynamic_cast_ref::<gtk::Editable>().is_some());
+            if !active.get() || typing {
+                return gtk::glib::Propagation::Proceed;
+            }
+            run(shortcut);
+            gtk::glib::Propagation::Stop
+        });
+        match gtk::ShortcutTrigger::parse_string(accel) {
+            Some(trigger) => controller.add_shortcut(gtk::Shortcut::new(Some(trigger), Some(action))),
+            None => tracing::warn!(accel, "bad shortcut"),
+        }
+    }
+    window.add_controller(controller);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const HELP_OVERLAY: &str = include_str!("../../data/resources/gtk/help-overlay.ui");
+
+    /// Every accelerator the shortcuts window shows, as GTK parses them.
+    fn shown() -> Vec<String> {
+        HELP_OVERLAY
+            .split("<property name=\"accelerator\">")
+            .skip(1)
+            .filter_map(|s| s.split('<').next())
+            .flat_map(|s| {
+                s.split_whitespace()
+                    .map(|a| a.replace("&lt;", "<").replace("&gt;", ">"))
+            })
+            .collect()
+    }
+
     #[test]
-    fn every_shown_accelerator_parses() {
+    fn the_shortcuts_window_lists_every_installed_accelerator() {
         // GTK needs a display; `make test` runs the unit tests under Xvfb. Only this test uses GTK here, so its
         // thread is GTK's main thread.
         gtk::init().expect("GTK needs a display (run under xvfb-run)");
-        let accels = accelerators();
-        assert!(build().is_some(), "the shortcuts window builds");
+        let builder = gtk::Builder::from_string(HELP_OVERLAY);
+        assert!(
+            builder.object::<gtk::ShortcutsWindow>("help_overlay").is_some(),
+            "the shortcuts window builds"
+        );
+        let accels = shown();
         assert!(accels.len() >= 20, "{accels:?}");
         for a in &accels {
             assert!(gtk::accelerator_parse(a).is_some(), "{a}");
         }
         assert!(accels.contains(&"<Control>question".to_owned()));
-        // Everything the player page reacts to is listed.
-        for installed in crate::ui::window::PLAYER_ACCELS {
-            assert!(
-                accels.iter().any(|a| a == installed),
-                "{installed} is not in the shortcuts window"
-            );
+        for (installed, _) in PLAYER_SHORTCUTS {
+            // "equal" is "plus" without Shift: the window shows "plus".
+            if *installed != "equal" {
+                assert!(
+                    accels.iter().any(|a| a == installed),
+                    "{installed} is not in the shortcuts window"
+                );
+            }
         }
     }
 }

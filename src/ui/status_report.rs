@@ -18,6 +18,8 @@ pub struct Status<'a> {
     pub playing: bool,
     /// `live`, `behind` or `not-recording`.
     pub live: &'a str,
+    /// The text over the video (the LIVE badge or how far behind live), translated as shown.
+    pub overlay: Option<&'a str>,
     /// The error shown, if any.
     pub error: Option<&'a str>,
 }

@@ -7,15 +7,12 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use hindsight_store::timeline::bitrate_buckets;
-use hindsight_store::{IndexRecord, Timeline, Timestamp};
+use hindsight_store::{IndexRecord, Timeline, Timestamp, DEFAULT_RANGE_GAP};
 use relm4::gtk;
 use relm4::gtk::prelude::*;
 
 use crate::ui::localtime;
 use crate::ui::timeline_model::{ClipSelection, TimeWindow};
-
-/// Records further apart than this split recorded ranges on the timeline.
-pub const GAP: Duration = Duration::from_secs(12);
 
 /// What the timeline draws.
 #[derive(Debug, Clone)]
@@ -117,7 +114,7 @@ impl TimelineWidget {
     pub fn set_records(&self, first: u64, records: Vec<IndexRecord>, edge: Option<Timestamp>) {
         {
             let mut s = self.state.borrow_mut();
-            s.timeline = Timeline::from_records(first, &records, GAP);
+            s.timeline = Timeline::from_records(first, &records, DEFAULT_RANGE_GAP);
             if !s.user_moved {
                 if let (Some(a), Some(b)) = (records.first(), records.last()) {
                     let end = edge.unwrap_or(b.timestamp).max(b.timestamp);
@@ -386,7 +383,7 @@ fn draw(s: &TimelineState, cr: &gtk::cairo::Context, w: f64, h: f64) {
 
     // Bitrate strip: bytes per 2-pixel bucket, scaled to the busiest bucket in view.
     let buckets = (w / 2.0).max(1.0) as usize;
-    let bytes = bitrate_buckets(&s.records, win.start, win.end(), buckets, GAP);
+    let bytes = bitrate_buckets(&s.records, win.start, win.end(), buckets, DEFAULT_RANGE_GAP);
     if let Some(&max) = bytes.iter().max().filter(|m| **m > 0) {
         cr.set_source_rgba(0.55, 0.75, 0.95, 0.8);
         for (i, &b) in bytes.iter().enumerate() {

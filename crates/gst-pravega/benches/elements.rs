@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use gst::prelude::*;
 use hindsight_store::video::{IndexReader, VideoStreamNames};
-use hindsight_store::{open_store, search, StreamName};
+use hindsight_store::{search, StoreUri, StreamName};
 
 fn main() {
     gst::init().expect("gst::init");
@@ -30,7 +30,7 @@ fn main() {
         match std::env::var("HINDSIGHT_PRAVEGA_CONTROLLER") {
             Ok(uri) if !uri.is_empty() => {
                 let stream = format!("bench-{}/tail", std::process::id());
-                let shown = hindsight_store::pravega::redact(&uri);
+                let shown = hindsight_store::redact(&uri);
                 tail_latency(&uri, &format!("Pravega at {shown}"), &stream);
             }
             _ => println!(
@@ -202,7 +202,7 @@ fn tail_latency(store: &str, label: &str, stream: &str) {
     const WARMUP: usize = 30;
     let name = StreamName::parse(stream).expect("name");
     // The reader must find the stream; it then waits at the head for the first key frame.
-    let backend = open_store(store).expect("store");
+    let backend = StoreUri::parse(store).and_then(|u| u.open()).expect("store");
     let names = VideoStreamNames::new(&name).expect("names");
     backend.create(&names.data).expect("create data");
     backend.create(&names.index).expect("create index");
@@ -328,7 +328,7 @@ fn seek_latency(dir: &Path) {
     stop(&writer);
     let generated = started.elapsed();
 
-    let backend = open_store(&store).expect("store");
+    let backend = StoreUri::parse(&store).and_then(|u| u.open()).expect("store");
     let name = StreamName::parse("bench/hour").expect("name");
     let mut index = IndexReader::open(backend.as_ref(), &name).expect("index");
     let first = search::first_seek_target(&mut index)

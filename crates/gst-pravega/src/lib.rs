@@ -6,17 +6,21 @@
 //! - `pravegasrc` reads a stream from any start point, seeks in TIME through the index (stream time is
 //!   absolute TAI nanoseconds) and tails a stream being written with low latency.
 //!
-//! Both use the storage API of `hindsight-store`, so the embedded store and Pravega work alike. The app
+//! Both use the storage API of `hindsight-store`, so the embedded store and Pravega work alike; a process shares
+//! one store per address among all its elements ([`location`]). Store failures are element errors whose details
+//! say what kind of failure it was ([`errors`]). The app
 //! registers them statically with [`register_static`]; the cdylib is the loadable plugin `libgstpravega.so`.
 
+pub mod errors;
 pub mod fmp4;
+pub mod location;
 mod pravegasink;
 mod pravegasrc;
-pub mod retention;
 mod settings;
 
 use gst::glib;
 
+pub use errors::StoreErrorInfo;
 pub use settings::{EndMode, StartMode, TimestampMode};
 
 fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {

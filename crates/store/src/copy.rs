@@ -5,7 +5,8 @@
 //! destination is empty and the source was never truncated, the destination ends up byte-identical (same
 //! offsets); otherwise data offsets in index records are shifted to where the frames landed.
 
-use crate::backend::{Backend, ByteWriter, Result, StoreError};
+use crate::backend::{Backend, ByteWriter};
+use crate::error::{Result, StoreError};
 use crate::format::{FrameHeader, IndexRecord, FRAME_HEADER_LEN, INDEX_RECORD_LEN};
 use crate::name::StreamName;
 use crate::video::{read_exact_at, VideoStreamNames};

@@ -24,9 +24,9 @@ use nix::libc;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
 
-use crate::backend::{
-    Backend, ByteReader, ByteWriter, Interrupt, Result, StoreError, StreamInfo, WaitOutcome,
-};
+use crate::backend::{Backend, ByteReader, ByteWriter, StreamInfo, WaitOutcome};
+use crate::error::{Result, StoreError};
+use crate::interrupt::Interrupt;
 use crate::name::StreamName;
 
 /// Default segment size: large enough for few files, small enough that retention frees disk steadily.
@@ -381,7 +381,7 @@ impl ByteWriter for EmbeddedWriter {
             self.roll()?;
         }
         let Some(segment) = self.current.as_mut() else {
-            return Err(StoreError::Backend("no current segment".into()));
+            return Err(StoreError::Inconsistent("no current segment".into()));
         };
         if let Err(e) = segment.file.write_all(bytes) {
             // Take back a partial write so the stream never holds a torn append.
@@ -596,7 +596,7 @@ impl ByteReader for EmbeddedReader {
             let left = deadline - now;
             let millis = u16::try_from(left.as_millis().saturating_add(1)).unwrap_or(u16::MAX);
             let Some(inotify) = &self.inotify else {
-                return Err(StoreError::Backend("inotify watch missing".into()));
+                return Err(StoreError::Inconsistent("inotify watch missing".into()));
             };
             let mut fds = [
                 PollFd::new(inotify.as_fd(), PollFlags::POLLIN),

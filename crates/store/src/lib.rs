@@ -3,30 +3,39 @@
 //!
 //! This crate knows nothing of GStreamer or GTK, so it can be fuzzed and benchmarked alone. Layers, bottom up:
 //! - [`format`]: data frames and 20-byte index records on the wire; [`timestamp`]: TAI time.
-//! - [`backend`]: the byte-stream storage API; [`embedded`]: the directory backend; [`pravega`]: the Pravega
-//!   backend; [`copy`]: copying streams between stores.
-//! - [`video`]: data + index pairs with the writing and reading rules; [`search`] and [`timeline`] over indexes.
+//! - [`backend`]: the byte-stream storage API; [`error`]: its typed errors; [`embedded`]: the directory
+//!   backend; [`pravega`]: the Pravega backend (feature `pravega`, on by default); [`uri`]: store addresses,
+//!   opened once per process; [`copy`]: copying streams between stores.
+//! - [`video`]: data + index pairs with the writing and reading rules; [`search`] and [`timeline`] over indexes;
+//!   [`retention`]: deleting old footage by age or size.
 
 pub mod backend;
 pub mod copy;
 pub mod embedded;
+pub mod error;
 pub mod format;
+pub mod interrupt;
 pub mod name;
+#[cfg(feature = "pravega")]
 pub mod pravega;
+pub mod retention;
 pub mod search;
 pub mod timeline;
 pub mod timestamp;
+pub mod uri;
 pub mod video;
 
-pub use backend::{
-    default_store_dir, open_store, Backend, ByteReader, ByteWriter, Interrupt, Result, StoreError,
-    StreamInfo, WaitOutcome,
-};
+pub use backend::{Backend, ByteReader, ByteWriter, StreamInfo, WaitOutcome};
 pub use copy::{copy_byte_stream, copy_video_stream};
 pub use embedded::EmbeddedStore;
+pub use error::{ErrorKind, Result, StoreError};
 pub use format::{Flags, FormatError, FrameHeader, IndexRecord};
+pub use interrupt::Interrupt;
 pub use name::{NameError, StreamName};
+#[cfg(feature = "pravega")]
 pub use pravega::PravegaStore;
-pub use timeline::{RecordedRange, Timeline};
+pub use retention::RetentionPolicy;
+pub use timeline::{RecordedRange, Timeline, DEFAULT_RANGE_GAP};
 pub use timestamp::{Timestamp, TimestampError};
+pub use uri::{default_store_dir, redact, StoreUri};
 pub use video::{Frame, IndexPolicy, IndexReader, ReadOutcome, VideoReader, VideoWriter};

@@ -4,7 +4,7 @@
 //! are only records with the random-access flag: records forced by `index-max-sec` at delta frames and end
 //! records cannot start decoding, so a seek steps back from them to the key frame before.
 
-use crate::backend::Result;
+use crate::error::Result;
 use crate::format::IndexRecord;
 use crate::timestamp::Timestamp;
 
@@ -34,7 +34,7 @@ impl IndexSource for SliceIndex<'_> {
         n.checked_sub(self.first)
             .and_then(|i| self.records.get(i as usize))
             .copied()
-            .ok_or_else(|| crate::backend::StoreError::Backend(format!("index record {n} out of range")))
+            .ok_or_else(|| crate::error::StoreError::Inconsistent(format!("index record {n} out of range")))
     }
 }
 

@@ -8,6 +8,11 @@ use std::time::Duration;
 use crate::format::IndexRecord;
 use crate::timestamp::Timestamp;
 
+/// Index records further apart than this start a new recorded range by default: longer than any key-frame
+/// interval a recorder uses (the sink forces a record after `index-max-sec`, 10 s by default), so a gap is a
+/// real pause of the recording.
+pub const DEFAULT_RANGE_GAP: Duration = Duration::from_secs(12);
+
 /// One continuous stretch of recording.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RecordedRange {

@@ -7,12 +7,12 @@
 
 use std::time::{Duration, Instant};
 
-use crate::backend::{
-    Backend, ByteReader, ByteWriter, Interrupt, Result, StoreError, StreamInfo, WaitOutcome,
-};
+use crate::backend::{Backend, ByteReader, ByteWriter, StreamInfo, WaitOutcome};
+use crate::error::{Result, StoreError};
 use crate::format::{
     split_payload, Flags, FrameHeader, IndexRecord, FRAME_HEADER_LEN, INDEX_RECORD_LEN, MAX_FRAME_LEN,
 };
+use crate::interrupt::Interrupt;
 use crate::name::StreamName;
 use crate::search::{self, IndexSource};
 use crate::timestamp::Timestamp;
@@ -401,7 +401,9 @@ impl IndexSource for IndexReader {
     fn record(&mut self, n: u64) -> Result<IndexRecord> {
         let mut raw = [0u8; INDEX_RECORD_LEN];
         if !read_exact_at(self.reader.as_mut(), n * REC, &mut raw)? {
-            return Err(StoreError::Backend(format!("index record {n} is not complete")));
+            return Err(StoreError::Inconsistent(format!(
+                "index record {n} is not complete"
+            )));
         }
         IndexRecord::decode(&raw).map_err(|source| StoreError::Corrupt {
             stream: self.name.clone(),

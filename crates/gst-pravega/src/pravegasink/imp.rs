@@ -14,11 +14,13 @@ use gst::prelude::*;
 use gst::subclass::prelude::*;
 use gst_base::prelude::*;
 use gst_base::subclass::prelude::*;
+use hindsight_store::retention::{self, RetentionPolicy};
 use hindsight_store::video::{IndexPolicy, VideoWriter};
-use hindsight_store::{default_store_dir, open_store, Backend, StoreError, StreamName, Timestamp};
+use hindsight_store::{Backend, StreamName, Timestamp};
 
+use crate::errors;
 use crate::fmp4::{Assembler, BufferMeta};
-use crate::retention::{self, RetentionPolicy};
+use crate::location::{self, Location, OpenError};
 use crate::settings::TimestampMode;
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -34,11 +36,16 @@ static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
 /// missed cuts: with a period equal to the GOP it kept firing just before each key frame was written.
 const RETENTION_MIN_INTERVAL: Duration = Duration::from_millis(500);
 
+/// Default of `index-min-sec`: at most two seek targets a second.
+const DEFAULT_INDEX_MIN_SEC: f64 = 0.5;
+/// Default of `index-max-sec`: a record at least every 10 s, also for encoders that flag every buffer delta.
+const DEFAULT_INDEX_MAX_SEC: f64 = 10.0;
+/// Default of `buffer-size`, the original plugin's write buffer (accepted, not used: see the property).
+const DEFAULT_BUFFER_SIZE: u32 = 128 * 1024;
+
 #[derive(Debug, Clone)]
 struct Settings {
-    stream: Option<String>,
-    store: Option<String>,
-    controller: Option<String>,
+    location: Location,
     seal: bool,
     index_min_sec: f64,
     index_max_sec: f64,
@@ -52,13 +59,11 @@ struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            stream: None,
-            store: None,
-            controller: None,
+            location: Location::default(),
             seal: false,
-            index_min_sec: 0.5,
-            index_max_sec: 10.0,
-            buffer_size: 128 * 1024,
+            index_min_sec: DEFAULT_INDEX_MIN_SEC,
+            index_max_sec: DEFAULT_INDEX_MAX_SEC,
+            buffer_size: DEFAULT_BUFFER_SIZE,
             timestamp_mode: TimestampMode::RealtimeClock,
             retention_days: 0.0,
             retention_bytes: 0,
@@ -104,27 +109,44 @@ fn unix_now_ns() -> i128 {
         .unwrap_or(0)
 }
 
-/// Opens the store the settings name: `store`, else `controller`, else the default embedded store.
-pub fn open_configured_store(
-    store: Option<&str>,
-    controller: Option<&str>,
-) -> Result<Arc<dyn Backend>, StoreError> {
-    match (
-        store.filter(|s| !s.is_empty()),
-        controller.filter(|s| !s.is_empty()),
-    ) {
-        (Some(uri), _) => open_store(uri),
-        (None, Some(uri)) => open_store(uri),
-        (None, None) => {
-            let dir = default_store_dir();
-            std::fs::create_dir_all(&dir)
-                .map_err(|e| StoreError::io(format!("cannot create store directory {}", dir.display()), e))?;
-            open_store(&dir.display().to_string())
-        }
-    }
-}
-
 impl PravegaSink {
+    /// Opens the store and the stream's writer as the settings say.
+    fn open(&self) -> Result<Started, OpenError> {
+        let s = lock(&self.settings).clone();
+        let (store, name) = s.location.open(true)?;
+        let policy = IndexPolicy {
+            min_interval: Duration::from_secs_f64(s.index_min_sec.max(0.0)),
+            max_interval: Duration::from_secs_f64(s.index_max_sec.max(0.0)),
+        };
+        let writer = VideoWriter::open(store.as_ref(), &name, policy).map_err(|e| {
+            OpenError::store(
+                &format!("Cannot open stream {name} for writing in {}", store.uri()),
+                e,
+            )
+        })?;
+        gst::info!(
+            CAT,
+            imp = self,
+            "writing {name} in {} from offset {}",
+            store.uri(),
+            writer.data_tail()
+        );
+        Ok(Started {
+            store,
+            name,
+            writer: Some(writer),
+            assembler: None,
+            clock_to_unix: None,
+            base: (s.timestamp_base > 0).then(|| Timestamp::from_nanos(s.timestamp_base)),
+            end: None,
+            retention: retention_policy(&s),
+            retention_due: true,
+            last_retention: None,
+            seal: s.seal,
+            frames: 0,
+        })
+    }
+
     fn timestamp_for(&self, state: &mut Started, mode: TimestampMode, meta: &BufferMeta) -> Timestamp {
         // Decode time keeps stored times increasing with B-frames, and fMP4 fragment times are decode times.
         let Some(t) = meta.dts.or(meta.pts) else {
@@ -196,14 +218,40 @@ impl PravegaSink {
                 Ok(())
             }
             Err(e) => {
-                gst::element_imp_error!(
-                    self,
-                    gst::ResourceError::Write,
-                    ("Cannot append to stream {}: {e}", state.name)
-                );
+                let context = format!("Cannot append to stream {}", state.name);
+                errors::post(self.obj().upcast_ref(), &OpenError::store(&context, e));
                 Err(gst::FlowError::Error)
             }
         }
+    }
+
+    /// Writes the end record (and seals when asked) and releases the writer.
+    fn finish(&self) -> Result<(), gst::ErrorMessage> {
+        let Some(mut state) = lock(&self.state).take() else {
+            return Ok(());
+        };
+        let Some(writer) = state.writer.take() else {
+            return Ok(());
+        };
+        let result = if state.seal {
+            writer.finish_and_seal(state.end)
+        } else {
+            writer.finish(state.end)
+        };
+        result.map_err(|e| {
+            gst::error_msg!(
+                errors::resource_error(e.kind()),
+                ("Cannot finish stream {}: {e}", state.name)
+            )
+        })?;
+        gst::info!(
+            CAT,
+            imp = self,
+            "stopped {} after {} frames",
+            state.name,
+            state.frames
+        );
+        Ok(())
     }
 
     fn run_retention(&self, state: &mut Started) {
@@ -241,22 +289,8 @@ impl ObjectSubclass for PravegaSink {
 impl ObjectImpl for PravegaSink {
     fn properties() -> &'static [glib::ParamSpec] {
         static PROPS: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
-            vec![
-                glib::ParamSpecString::builder("stream")
-                    .nick("Stream")
-                    .blurb("The stream to write, SCOPE/STREAM (created if missing)")
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecString::builder("store")
-                    .nick("Store")
-                    .blurb("Store URI: a directory or file:///path (embedded), tcp://host:9090 or tls://host:9090 (Pravega); default: the embedded store in the XDG data directory")
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecString::builder("controller")
-                    .nick("Controller")
-                    .blurb("Pravega controller URI (compatibility with the original plugin); used when store is not set")
-                    .mutable_ready()
-                    .build(),
+            let mut props = Location::param_specs("The stream to write, SCOPE/STREAM (created if missing)");
+            props.extend([
                 glib::ParamSpecBoolean::builder("seal")
                     .nick("Seal")
                     .blurb("Seal the stream when the element stops, so readers end instead of waiting for more")
@@ -268,7 +302,7 @@ impl ObjectImpl for PravegaSink {
                     .blurb("Key frames closer than this many seconds to the previous index record are not indexed")
                     .minimum(0.0)
                     .maximum(3600.0)
-                    .default_value(0.5)
+                    .default_value(DEFAULT_INDEX_MIN_SEC)
                     .mutable_ready()
                     .build(),
                 glib::ParamSpecDouble::builder("index-max-sec")
@@ -276,13 +310,13 @@ impl ObjectImpl for PravegaSink {
                     .blurb("Force an index record (not a seek target) when this many seconds passed without one")
                     .minimum(0.0)
                     .maximum(86400.0)
-                    .default_value(10.0)
+                    .default_value(DEFAULT_INDEX_MAX_SEC)
                     .mutable_ready()
                     .build(),
                 glib::ParamSpecUInt::builder("buffer-size")
                     .nick("Buffer size")
-                    .blurb("Accepted for compatibility with the original plugin; frames are appended and visible to readers at once, so there is no write buffer")
-                    .default_value(128 * 1024)
+                    .blurb("Accepted for compatibility with the original plugin and not used: every frame is appended and visible to readers at once, so there is no write buffer")
+                    .default_value(DEFAULT_BUFFER_SIZE)
                     .mutable_ready()
                     .build(),
                 glib::ParamSpecEnum::builder_with_default("timestamp-mode", TimestampMode::RealtimeClock)
@@ -310,21 +344,22 @@ impl ObjectImpl for PravegaSink {
                     .default_value(0)
                     .mutable_playing()
                     .build(),
-            ]
+            ]);
+            props
         });
         PROPS.as_ref()
     }
 
     fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
         let mut s = lock(&self.settings);
+        if s.location.set(pspec.name(), value) {
+            return;
+        }
         match pspec.name() {
-            "stream" => s.stream = value.get().unwrap_or_default(),
-            "store" => s.store = value.get().unwrap_or_default(),
-            "controller" => s.controller = value.get().unwrap_or_default(),
             "seal" => s.seal = value.get().unwrap_or(false),
-            "index-min-sec" => s.index_min_sec = value.get().unwrap_or(0.5),
-            "index-max-sec" => s.index_max_sec = value.get().unwrap_or(10.0),
-            "buffer-size" => s.buffer_size = value.get().unwrap_or(128 * 1024),
+            "index-min-sec" => s.index_min_sec = value.get().unwrap_or(DEFAULT_INDEX_MIN_SEC),
+            "index-max-sec" => s.index_max_sec = value.get().unwrap_or(DEFAULT_INDEX_MAX_SEC),
+            "buffer-size" => s.buffer_size = value.get().unwrap_or(DEFAULT_BUFFER_SIZE),
             "timestamp-mode" => s.timestamp_mode = value.get().unwrap_or_default(),
             "retention-days" => s.retention_days = value.get().unwrap_or(0.0),
             "retention-bytes" => s.retention_bytes = value.get().unwrap_or(0),
@@ -341,10 +376,10 @@ impl ObjectImpl for PravegaSink {
 
     fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
         let s = lock(&self.settings);
+        if let Some(v) = s.location.get(pspec.name()) {
+            return v;
+        }
         match pspec.name() {
-            "stream" => s.stream.to_value(),
-            "store" => s.store.to_value(),
-            "controller" => s.controller.to_value(),
             "seal" => s.seal.to_value(),
             "index-min-sec" => s.index_min_sec.to_value(),
             "index-max-sec" => s.index_max_sec.to_value(),
@@ -374,6 +409,31 @@ fn retention_policy(s: &Settings) -> RetentionPolicy {
 impl GstObjectImpl for PravegaSink {}
 
 impl ElementImpl for PravegaSink {
+    fn change_state(
+        &self,
+        transition: gst::StateChange,
+    ) -> Result<gst::StateChangeSuccess, gst::StateChangeError> {
+        // The base class starts a sink going from NULL to READY; opening here instead of in `start` lets the
+        // error carry the store failure's kind (`start` can only return a plain message).
+        if transition == gst::StateChange::NullToReady {
+            match self.open() {
+                Ok(started) => *lock(&self.state) = Some(started),
+                Err(e) => {
+                    errors::post(self.obj().upcast_ref(), &e);
+                    return Err(gst::StateChangeError);
+                }
+            }
+        }
+        let result = self.parent_change_state(transition);
+        if result.is_err() && transition == gst::StateChange::NullToReady {
+            // Nobody will stop what was opened: finish it now, so the writer lock is released.
+            if let Err(e) = self.finish() {
+                gst::warning!(CAT, imp = self, "{e}");
+            }
+        }
+        result
+    }
+
     fn metadata() -> Option<&'static gst::subclass::ElementMetadata> {
         static META: LazyLock<gst::subclass::ElementMetadata> = LazyLock::new(|| {
             gst::subclass::ElementMetadata::new(
@@ -387,101 +447,28 @@ impl ElementImpl for PravegaSink {
     }
 
     fn pad_templates() -> &'static [gst::PadTemplate] {
-        static TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
-            match gst::PadTemplate::new(
-                "sink",
-                gst::PadDirection::Sink,
-                gst::PadPresence::Always,
-                &gst::Caps::new_any(),
-            ) {
-                Ok(t) => vec![t],
-                Err(e) => {
-                    gst::error!(CAT, "cannot create pad template: {e}");
-                    Vec::new()
-                }
-            }
-        });
+        static TEMPLATES: LazyLock<Vec<gst::PadTemplate>> =
+            LazyLock::new(|| vec![location::any_caps_template("sink", gst::PadDirection::Sink)]);
         TEMPLATES.as_ref()
     }
 }
 
 impl BaseSinkImpl for PravegaSink {
     fn start(&self) -> Result<(), gst::ErrorMessage> {
-        let s = lock(&self.settings).clone();
-        let Some(stream) = s.stream.as_deref().filter(|v| !v.is_empty()) else {
-            return Err(gst::error_msg!(
-                gst::ResourceError::Settings,
-                ("The stream property is not set (SCOPE/STREAM)")
-            ));
-        };
-        let name = StreamName::parse(stream)
-            .map_err(|e| gst::error_msg!(gst::ResourceError::Settings, ("Bad stream name: {e}")))?;
-        let store = open_configured_store(s.store.as_deref(), s.controller.as_deref())
-            .map_err(|e| gst::error_msg!(gst::ResourceError::OpenWrite, ("Cannot open store: {e}")))?;
-        let policy = IndexPolicy {
-            min_interval: Duration::from_secs_f64(s.index_min_sec.max(0.0)),
-            max_interval: Duration::from_secs_f64(s.index_max_sec.max(0.0)),
-        };
-        let writer = VideoWriter::open(store.as_ref(), &name, policy).map_err(|e| match e {
-            StoreError::WriterBusy(_) => gst::error_msg!(gst::ResourceError::Busy, ("{e}")),
-            other => gst::error_msg!(
+        // The writer was opened in `change_state` (NULL to READY, where the base class calls this), so that
+        // a store failure reaches the bus with its kind in the details.
+        if lock(&self.state).is_some() {
+            Ok(())
+        } else {
+            Err(gst::error_msg!(
                 gst::ResourceError::OpenWrite,
-                (
-                    "Cannot open stream {name} for writing in {}: {other}",
-                    store.uri()
-                )
-            ),
-        })?;
-        gst::info!(
-            CAT,
-            imp = self,
-            "writing {name} in {} from offset {}",
-            store.uri(),
-            writer.data_tail()
-        );
-        *lock(&self.state) = Some(Started {
-            store,
-            name,
-            writer: Some(writer),
-            assembler: None,
-            clock_to_unix: None,
-            base: (s.timestamp_base > 0).then(|| Timestamp::from_nanos(s.timestamp_base)),
-            end: None,
-            retention: retention_policy(&s),
-            retention_due: true,
-            last_retention: None,
-            seal: s.seal,
-            frames: 0,
-        });
-        Ok(())
+                ("The stream is not open")
+            ))
+        }
     }
 
     fn stop(&self) -> Result<(), gst::ErrorMessage> {
-        let Some(mut state) = lock(&self.state).take() else {
-            return Ok(());
-        };
-        let Some(writer) = state.writer.take() else {
-            return Ok(());
-        };
-        let result = if state.seal {
-            writer.finish_and_seal(state.end)
-        } else {
-            writer.finish(state.end)
-        };
-        result.map_err(|e| {
-            gst::error_msg!(
-                gst::ResourceError::Write,
-                ("Cannot finish stream {}: {e}", state.name)
-            )
-        })?;
-        gst::info!(
-            CAT,
-            imp = self,
-            "stopped {} after {} frames",
-            state.name,
-            state.frames
-        );
-        Ok(())
+        self.finish()
     }
 
     fn set_caps(&self, caps: &gst::Caps) -> Result<(), gst::LoggableError> {

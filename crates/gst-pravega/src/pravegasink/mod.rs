@@ -2,8 +2,6 @@
 
 mod imp;
 
-pub(crate) use imp::open_configured_store;
-
 use gst::glib;
 use gst::prelude::*;
 

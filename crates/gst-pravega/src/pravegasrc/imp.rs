@@ -10,7 +10,7 @@
 //! append (inotify for the embedded store) and returns at once on `unlock` (flushing seek, state change).
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
+use std::sync::{LazyLock, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use gst::glib;
@@ -24,8 +24,9 @@ use hindsight_store::search;
 use hindsight_store::video::{Frame, IndexReader, ReadOutcome, VideoReader};
 use hindsight_store::{Backend, IndexRecord, Interrupt, StoreError, StreamName, Timestamp};
 
+use crate::errors;
 use crate::fmp4::Retimer;
-use crate::pravegasink::open_configured_store;
+use crate::location::{self, Location, OpenError};
 use crate::settings::{EndMode, StartMode};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -41,9 +42,7 @@ const WAIT_SLICE: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone, Default)]
 struct Settings {
-    stream: Option<String>,
-    store: Option<String>,
-    controller: Option<String>,
+    location: Location,
     start_mode: StartMode,
     start_utc: Option<String>,
     start_timestamp: u64,
@@ -90,17 +89,17 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn parse_time(utc: Option<&str>, ts: u64, what: &str) -> Result<Timestamp, gst::ErrorMessage> {
+fn parse_time(utc: Option<&str>, ts: u64, what: &str) -> Result<Timestamp, OpenError> {
     if ts > 0 {
         return Ok(Timestamp::from_nanos(ts));
     }
     match utc.filter(|s| !s.is_empty()) {
-        Some(text) => Timestamp::parse_rfc3339(text)
-            .map_err(|e| gst::error_msg!(gst::ResourceError::Settings, ("Bad {what}-utc: {e}"))),
-        None => Err(gst::error_msg!(
-            gst::ResourceError::Settings,
-            ("{what}-mode=timestamp needs {what}-utc or {what}-timestamp")
-        )),
+        Some(text) => {
+            Timestamp::parse_rfc3339(text).map_err(|e| OpenError::settings(format!("Bad {what}-utc: {e}")))
+        }
+        None => Err(OpenError::settings(format!(
+            "{what}-mode=timestamp needs {what}-utc or {what}-timestamp"
+        ))),
     }
 }
 
@@ -117,16 +116,92 @@ fn caps_for(payload: &[u8]) -> gst::Caps {
     }
 }
 
-fn store_error(e: &StoreError) -> gst::ErrorMessage {
-    match e {
-        StoreError::NotFound(n) => {
-            gst::error_msg!(gst::ResourceError::NotFound, ("Stream {n} does not exist"))
-        }
-        other => gst::error_msg!(gst::ResourceError::Read, ("{other}")),
+/// A store failure while opening, with what was being done.
+fn open_failed(name: &StreamName, store: &dyn Backend, e: StoreError) -> OpenError {
+    let message = match &e {
+        StoreError::NotFound(_) => format!("Stream {name} does not exist in {}", store.uri()),
+        e => format!("Cannot open stream {name} for reading in {}: {e}", store.uri()),
+    };
+    OpenError {
+        code: errors::resource_error(e.kind()),
+        message,
+        store_error: Some(e.kind()),
     }
 }
 
 impl PravegaSrc {
+    fn close(&self) {
+        *lock(&self.state) = None;
+        *lock(&self.index) = None;
+        *lock(&self.interrupt) = None;
+    }
+
+    /// Opens the stream and positions the reader as the start mode says.
+    fn open(&self) -> Result<(), OpenError> {
+        let s = lock(&self.settings).clone();
+        let (store, name) = s.location.open(false)?;
+        let failed = |e| open_failed(&name, store.as_ref(), e);
+        let mut reader = VideoReader::open(store.as_ref(), &name).map_err(failed)?;
+        let index = IndexReader::open(store.as_ref(), &name).map_err(failed)?;
+
+        let mut wait_for_key = false;
+        let start_record = match s.start_mode {
+            StartMode::Earliest => search::first_seek_target(reader.index()).map_err(failed)?,
+            StartMode::Latest => search::last_seek_target(reader.index()).map_err(failed)?,
+            StartMode::Timestamp => {
+                let t = parse_time(s.start_utc.as_deref(), s.start_timestamp, "start")?;
+                match search::seek_target_at_or_before(reader.index(), t).map_err(failed)? {
+                    Some(found) => Some(found),
+                    None => search::first_seek_target(reader.index()).map_err(failed)?,
+                }
+            }
+        }
+        .map(|(_, r)| r);
+        match start_record {
+            Some(rec) => reader.seek(rec.offset),
+            None => {
+                // No key frame indexed yet: take the first key frame that arrives (from the tail for latest).
+                wait_for_key = true;
+                if s.start_mode == StartMode::Latest {
+                    let tail = reader.data_info().map_err(failed)?.tail;
+                    reader.seek(tail);
+                }
+            }
+        }
+        let end = match s.end_mode {
+            EndMode::Unbounded => None,
+            EndMode::Latest => Some(EndBound::Offset(reader.data_info().map_err(failed)?.tail)),
+            EndMode::Timestamp => Some(EndBound::Time(parse_time(
+                s.end_utc.as_deref(),
+                s.end_timestamp,
+                "end",
+            )?)),
+        };
+        let interrupt = Interrupt::new().map_err(failed)?;
+        gst::info!(
+            CAT,
+            imp = self,
+            "reading {name} from {} at offset {}",
+            store.uri(),
+            reader.position()
+        );
+        *lock(&self.interrupt) = Some(interrupt);
+        *lock(&self.index) = Some(index);
+        *lock(&self.state) = Some(Reading {
+            name,
+            reader,
+            retimer: Retimer::new(),
+            end,
+            start_record,
+            wait_for_key,
+            need_segment: start_record.is_none(),
+            caps_sent: false,
+            pending: None,
+            stop_at: None,
+        });
+        Ok(())
+    }
+
     fn next_frame(&self, st: &mut Reading, interrupt: &Interrupt) -> Result<Frame, gst::FlowError> {
         if let Some(f) = st.pending.take() {
             return Ok(f);
@@ -144,11 +219,8 @@ impl PravegaSrc {
                 Ok(ReadOutcome::Interrupted) => return Err(gst::FlowError::Flushing),
                 Ok(ReadOutcome::End) => return Err(gst::FlowError::Eos),
                 Err(e) => {
-                    gst::element_imp_error!(
-                        self,
-                        gst::ResourceError::Read,
-                        ("Cannot read stream {}: {e}", st.name)
-                    );
+                    let context = format!("Cannot read stream {}", st.name);
+                    errors::post(self.obj().upcast_ref(), &OpenError::store(&context, e));
                     return Err(gst::FlowError::Error);
                 }
             }
@@ -207,22 +279,8 @@ impl ObjectSubclass for PravegaSrc {
 impl ObjectImpl for PravegaSrc {
     fn properties() -> &'static [glib::ParamSpec] {
         static PROPS: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
-            vec![
-                glib::ParamSpecString::builder("stream")
-                    .nick("Stream")
-                    .blurb("The stream to read, SCOPE/STREAM (never created)")
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecString::builder("store")
-                    .nick("Store")
-                    .blurb("Store URI: a directory or file:///path (embedded), tcp://host:9090 or tls://host:9090 (Pravega); default: the embedded store in the XDG data directory")
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecString::builder("controller")
-                    .nick("Controller")
-                    .blurb("Pravega controller URI (compatibility with the original plugin); used when store is not set")
-                    .mutable_ready()
-                    .build(),
+            let mut props = Location::param_specs("The stream to read, SCOPE/STREAM (never created)");
+            props.extend([
                 glib::ParamSpecEnum::builder_with_default("start-mode", StartMode::Earliest)
                     .nick("Start mode")
                     .blurb("Where to start reading")
@@ -253,17 +311,18 @@ impl ObjectImpl for PravegaSrc {
                     .blurb("With end-mode=timestamp: TAI nanoseconds since 1970 (overrides end-utc when non-zero)")
                     .mutable_ready()
                     .build(),
-            ]
+            ]);
+            props
         });
         PROPS.as_ref()
     }
 
     fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
         let mut s = lock(&self.settings);
+        if s.location.set(pspec.name(), value) {
+            return;
+        }
         match pspec.name() {
-            "stream" => s.stream = value.get().unwrap_or_default(),
-            "store" => s.store = value.get().unwrap_or_default(),
-            "controller" => s.controller = value.get().unwrap_or_default(),
             "start-mode" => s.start_mode = value.get().unwrap_or_default(),
             "start-utc" => s.start_utc = value.get().unwrap_or_default(),
             "start-timestamp" => s.start_timestamp = value.get().unwrap_or(0),
@@ -276,10 +335,10 @@ impl ObjectImpl for PravegaSrc {
 
     fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
         let s = lock(&self.settings);
+        if let Some(v) = s.location.get(pspec.name()) {
+            return v;
+        }
         match pspec.name() {
-            "stream" => s.stream.to_value(),
-            "store" => s.store.to_value(),
-            "controller" => s.controller.to_value(),
             "start-mode" => s.start_mode.to_value(),
             "start-utc" => s.start_utc.to_value(),
             "start-timestamp" => s.start_timestamp.to_value(),
@@ -302,6 +361,25 @@ impl ObjectImpl for PravegaSrc {
 impl GstObjectImpl for PravegaSrc {}
 
 impl ElementImpl for PravegaSrc {
+    fn change_state(
+        &self,
+        transition: gst::StateChange,
+    ) -> Result<gst::StateChangeSuccess, gst::StateChangeError> {
+        // The base class starts a source going from READY to PAUSED; opening here instead of in `start` lets
+        // the error carry the store failure's kind (`start` can only return a plain message).
+        if transition == gst::StateChange::ReadyToPaused {
+            if let Err(e) = self.open() {
+                errors::post(self.obj().upcast_ref(), &e);
+                return Err(gst::StateChangeError);
+            }
+        }
+        let result = self.parent_change_state(transition);
+        if result.is_err() && transition == gst::StateChange::ReadyToPaused {
+            self.close();
+        }
+        result
+    }
+
     fn metadata() -> Option<&'static gst::subclass::ElementMetadata> {
         static META: LazyLock<gst::subclass::ElementMetadata> = LazyLock::new(|| {
             gst::subclass::ElementMetadata::new(
@@ -315,116 +393,28 @@ impl ElementImpl for PravegaSrc {
     }
 
     fn pad_templates() -> &'static [gst::PadTemplate] {
-        static TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
-            match gst::PadTemplate::new(
-                "src",
-                gst::PadDirection::Src,
-                gst::PadPresence::Always,
-                &gst::Caps::new_any(),
-            ) {
-                Ok(t) => vec![t],
-                Err(e) => {
-                    gst::error!(CAT, "cannot create pad template: {e}");
-                    Vec::new()
-                }
-            }
-        });
+        static TEMPLATES: LazyLock<Vec<gst::PadTemplate>> =
+            LazyLock::new(|| vec![location::any_caps_template("src", gst::PadDirection::Src)]);
         TEMPLATES.as_ref()
     }
 }
 
 impl BaseSrcImpl for PravegaSrc {
     fn start(&self) -> Result<(), gst::ErrorMessage> {
-        let s = lock(&self.settings).clone();
-        let Some(stream) = s.stream.as_deref().filter(|v| !v.is_empty()) else {
-            return Err(gst::error_msg!(
-                gst::ResourceError::Settings,
-                ("The stream property is not set (SCOPE/STREAM)")
-            ));
-        };
-        let name = StreamName::parse(stream)
-            .map_err(|e| gst::error_msg!(gst::ResourceError::Settings, ("Bad stream name: {e}")))?;
-        let store: Arc<dyn Backend> = open_configured_store(s.store.as_deref(), s.controller.as_deref())
-            .map_err(|e| gst::error_msg!(gst::ResourceError::OpenRead, ("Cannot open store: {e}")))?;
-        let mut reader = VideoReader::open(store.as_ref(), &name).map_err(|e| match e {
-            StoreError::NotFound(_) => gst::error_msg!(
-                gst::ResourceError::NotFound,
-                ("Stream {name} does not exist in {}", store.uri())
-            ),
-            other => gst::error_msg!(
+        // Opened in `change_state` (READY to PAUSED, where the base class calls this), so that a store
+        // failure reaches the bus with its kind in the details.
+        if lock(&self.state).is_some() {
+            Ok(())
+        } else {
+            Err(gst::error_msg!(
                 gst::ResourceError::OpenRead,
-                (
-                    "Cannot open stream {name} for reading in {}: {other}",
-                    store.uri()
-                )
-            ),
-        })?;
-        let index = IndexReader::open(store.as_ref(), &name).map_err(|e| store_error(&e))?;
-
-        let mut wait_for_key = false;
-        let start_record = match s.start_mode {
-            StartMode::Earliest => search::first_seek_target(reader.index()).map_err(|e| store_error(&e))?,
-            StartMode::Latest => search::last_seek_target(reader.index()).map_err(|e| store_error(&e))?,
-            StartMode::Timestamp => {
-                let t = parse_time(s.start_utc.as_deref(), s.start_timestamp, "start")?;
-                match search::seek_target_at_or_before(reader.index(), t).map_err(|e| store_error(&e))? {
-                    Some(found) => Some(found),
-                    None => search::first_seek_target(reader.index()).map_err(|e| store_error(&e))?,
-                }
-            }
+                ("The stream is not open")
+            ))
         }
-        .map(|(_, r)| r);
-        match start_record {
-            Some(rec) => reader.seek(rec.offset),
-            None => {
-                // No key frame indexed yet: take the first key frame that arrives (from the tail for latest).
-                wait_for_key = true;
-                if s.start_mode == StartMode::Latest {
-                    let tail = reader.data_info().map_err(|e| store_error(&e))?.tail;
-                    reader.seek(tail);
-                }
-            }
-        }
-        let end = match s.end_mode {
-            EndMode::Unbounded => None,
-            EndMode::Latest => Some(EndBound::Offset(
-                reader.data_info().map_err(|e| store_error(&e))?.tail,
-            )),
-            EndMode::Timestamp => Some(EndBound::Time(parse_time(
-                s.end_utc.as_deref(),
-                s.end_timestamp,
-                "end",
-            )?)),
-        };
-        let interrupt = Interrupt::new().map_err(|e| store_error(&e))?;
-        gst::info!(
-            CAT,
-            imp = self,
-            "reading {name} from {} at offset {}",
-            store.uri(),
-            reader.position()
-        );
-        *lock(&self.interrupt) = Some(interrupt);
-        *lock(&self.index) = Some(index);
-        *lock(&self.state) = Some(Reading {
-            name,
-            reader,
-            retimer: Retimer::new(),
-            end,
-            start_record,
-            wait_for_key,
-            need_segment: start_record.is_none(),
-            caps_sent: false,
-            pending: None,
-            stop_at: None,
-        });
-        Ok(())
     }
 
     fn stop(&self) -> Result<(), gst::ErrorMessage> {
-        *lock(&self.state) = None;
-        *lock(&self.index) = None;
-        *lock(&self.interrupt) = None;
+        self.close();
         Ok(())
     }
 

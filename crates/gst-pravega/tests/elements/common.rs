@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use gst::prelude::*;
 use hindsight_store::video::{IndexReader, ReadOutcome, VideoReader};
-use hindsight_store::{open_store, Backend, IndexRecord, Interrupt, StreamName};
+use hindsight_store::{Backend, IndexRecord, Interrupt, StoreUri, StreamName};
 
 /// Frame rate of every recording in the tests.
 pub const FPS: u64 = 30;
@@ -99,7 +99,11 @@ impl TempStore {
     /// The store opened through the storage API (once: a Pravega store holds connections).
     pub fn backend(&self) -> Arc<dyn Backend> {
         self.backend
-            .get_or_init(|| open_store(&self.uri).expect("open store"))
+            .get_or_init(|| {
+                StoreUri::parse(&self.uri)
+                    .and_then(|u| u.open())
+                    .expect("open store")
+            })
             .clone()
     }
 }

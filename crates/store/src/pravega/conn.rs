@@ -21,7 +21,7 @@ use pravega_wire_protocol::wire_commands::{Decode, Encode, Replies, Requests};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use crate::backend::{Result, StoreError};
+use crate::error::{Result, StoreError};
 
 type Waiters = Arc<Mutex<HashMap<i64, oneshot::Sender<Replies>>>>;
 
@@ -50,7 +50,7 @@ impl SegmentConn {
             .establish_connection(endpoint.clone())
             .await
             .map_err(|e| {
-                StoreError::Backend(format!(
+                StoreError::Unreachable(format!(
                     "cannot connect to Pravega segment store {}: {e}",
                     endpoint.0
                 ))
@@ -82,7 +82,7 @@ impl SegmentConn {
         let id = request.get_request_id();
         let bytes = request
             .write_fields()
-            .map_err(|e| StoreError::Backend(format!("cannot encode Pravega request: {e}")))?;
+            .map_err(|e| StoreError::Inconsistent(format!("cannot encode Pravega request: {e}")))?;
         if !self.is_alive() {
             return Err(self.lost());
         }
@@ -106,7 +106,7 @@ impl SegmentConn {
     }
 
     fn lost(&self) -> StoreError {
-        StoreError::Backend(format!(
+        StoreError::Unreachable(format!(
             "connection to Pravega segment store {} was lost",
             self.endpoint.0
         ))
@@ -136,7 +136,7 @@ impl Future for PendingReply {
         let endpoint = self.endpoint.clone();
         Pin::new(&mut self.rx).poll(cx).map(|r| {
             r.map_err(|_| {
-                StoreError::Backend(format!(
+                StoreError::Unreachable(format!(
                     "connection to Pravega segment store {} was lost",
                     endpoint.0
                 ))

@@ -12,9 +12,14 @@ use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
 
 use super::conn::{request_id, PendingReply, SegmentConn};
+use super::core::{Core, SegmentHandle};
+use super::errors::{classify, join_err, unexpected};
 use super::lease::Lease;
-use super::{unexpected, Core, SegmentHandle, Shared, MAX_APPEND};
-use crate::backend::{ByteReader, ByteWriter, Interrupt, Result, StoreError, StreamInfo, WaitOutcome};
+use super::store::Shared;
+use super::MAX_APPEND;
+use crate::backend::{ByteReader, ByteWriter, StreamInfo, WaitOutcome};
+use crate::error::{Result, StoreError};
+use crate::interrupt::Interrupt;
 use crate::name::StreamName;
 
 /// Bytes asked for by a read below the tail (more arrive in one round trip than a frame header needs).
@@ -47,26 +52,7 @@ async fn open_byte_writer(core: &Core, h: &SegmentHandle) -> Result<(PravegaByte
         (w, tail)
     })
     .await
-    .map_err(|e| {
-        StoreError::Backend(format!(
-            "cannot open a Pravega writer for {}: {}",
-            h.name,
-            join_msg(e)
-        ))
-    })
-}
-
-fn join_msg(e: tokio::task::JoinError) -> String {
-    if e.is_panic() {
-        let p = e.into_panic();
-        p.downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| p.downcast_ref::<String>().cloned())
-            .map(|m| super::explain(&m))
-            .unwrap_or_else(|| "client failure".into())
-    } else {
-        "cancelled".into()
-    }
+    .map_err(|e| join_err(format_args!("cannot open a Pravega writer for {}", h.name), e))
 }
 
 /// The exclusive appender of one Pravega byte stream (see the module docs of [`super`]).
@@ -131,7 +117,7 @@ impl PravegaWriter {
         ) {
             Ok(info) if info.is_sealed => StoreError::Sealed(self.name().clone()),
             Err(StoreError::NotFound(n)) => StoreError::NotFound(n),
-            _ => StoreError::Backend(format!("append to {} failed: {error}", self.name())),
+            _ => classify(format_args!("append to {} failed", self.name()), &error),
         }
     }
 }
@@ -597,7 +583,7 @@ impl ByteReader for PravegaReader {
                 let (conn, poll, first) = tokio::select! {
                     r = tokio::time::timeout(op_timeout, setup) => match r {
                         Ok(r) => r?,
-                        Err(_) => return Err(StoreError::Backend(format!(
+                        Err(_) => return Err(StoreError::Timeout(format!(
                             "wait for data in {}: no answer from Pravega within {:.1} s",
                             h.name, op_timeout.as_secs_f64()))),
                     },

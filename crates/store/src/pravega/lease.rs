@@ -15,7 +15,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use pravega_client::sync::table::{Table, TableError};
 use pravega_wire_protocol::commands::TableKey;
 
-use crate::backend::{Result, StoreError};
+use crate::error::{Result, StoreError};
 use crate::name::StreamName;
 
 /// Name of the per-scope lease table.
@@ -63,10 +63,10 @@ fn parse(v: &str) -> (String, u64) {
 }
 
 fn table_err(name: &StreamName, what: &str, e: TableError) -> StoreError {
-    StoreError::Backend(format!(
-        "cannot {what} the writer lease of {name}: {}",
-        super::explain(&e.to_string())
-    ))
+    super::errors::classify(
+        format_args!("cannot {what} the writer lease of {name}"),
+        &e.to_string(),
+    )
 }
 
 /// What identifies a held lease; cheap to clone into tasks.

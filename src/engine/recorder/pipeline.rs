@@ -1,5 +1,4 @@
-//! `Recorder`: a camera, an RTSP URL, a file or a test pattern into a stream, the same for `hindsight record`
-//! and the app.
+//! The recording pipeline for each kind of source:
 //!
 //! ```text
 //! test:  videotestsrc is-live ! clockoverlay ! videoconvert ! ENCODER ─┐
@@ -11,21 +10,22 @@
 //! ```
 //! One fMP4 fragment per frame (DESIGN.md §7: multi-frame fragments from RTSP cameras came out corrupted in the
 //! original). Live sources are stamped with the wall clock; files with `--start-utc` (default now) plus their
-//! own timeline. An RTSP camera that drops is retried with back-off into the same stream; the new run starts
-//! with a discontinuity. So is a store that fails after the recording got going (a Pravega server restarting,
-//! its connection dropping, a full disk): the recording resumes when the store is back.
+//! own timeline.
 
 use std::path::PathBuf;
 use std::str::FromStr;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context};
 use gst::prelude::*;
 use hindsight_store::{Backend, StreamName, Timestamp};
 
-use super::profile::Profile;
+use crate::engine::profile::Profile;
+
+/// The stream the app's "Record a Test Pattern" button and the New Recording dialog suggest.
+pub const TEST_PATTERN_STREAM: &str = "demo/test-pattern";
+/// The test pattern's size, in the app and for `hindsight record --source test` alike.
+pub const TEST_PATTERN_SIZE: (i32, i32) = (640, 360);
 
 /// What to record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,7 +146,7 @@ fn add_encoder(
 
 /// Builds the recording pipeline for `opts` (not started).
 pub fn build_pipeline(opts: &RecordOptions) -> anyhow::Result<gst::Pipeline> {
-    super::init()?;
+    crate::engine::init()?;
     let pipeline = gst::Pipeline::with_name("recorder");
     let tail = add_muxing_tail(&pipeline, opts)?;
     match &opts.source {
@@ -268,7 +268,9 @@ pub fn build_pipeline(opts: &RecordOptions) -> anyhow::Result<gst::Pipeline> {
                                 .and_then(|c| c.structure(0).map(|s| s.name().starts_with("video/")))
                                 .unwrap_or(false);
                             if video && !cpad.is_linked() {
-                                let _ = dpad.link(&cpad);
+                                if let Err(e) = dpad.link(&cpad) {
+                                    tracing::error!(error = ?e, "cannot link the file's decoded video");
+                                }
                             }
                         });
                         decode.sync_state_with_parent()?;
@@ -282,178 +284,4 @@ pub fn build_pipeline(opts: &RecordOptions) -> anyhow::Result<gst::Pipeline> {
         }
     }
     Ok(pipeline)
-}
-
-/// How long a camera may deliver nothing before the recorder reconnects.
-const STALL_TIMEOUT: Duration = Duration::from_secs(8);
-
-/// Progress of a recording.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Progress {
-    /// Recorded duration (running time).
-    pub duration: Duration,
-    /// Bytes appended to the data stream by this recording.
-    pub bytes: u64,
-    /// Recent bitrate in bits per second.
-    pub bitrate: f64,
-    /// Camera reconnections so far.
-    pub reconnects: u32,
-}
-
-/// How a recording ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    /// The source ended (file, test with a frame limit).
-    Finished,
-    /// Stopped on request (Ctrl-C, Stop button).
-    Stopped,
-}
-
-/// Runs a recording on the calling thread until the source ends, `stop` is set, or a fatal error. RTSP sources
-/// are re-opened with back-off when the camera drops. `progress` is called about once a second.
-pub fn run(
-    opts: &RecordOptions,
-    stop: &AtomicBool,
-    mut progress: impl FnMut(Progress),
-) -> anyhow::Result<Outcome> {
-    let data_name = opts.stream.clone();
-    let start_bytes = || opts.store.info(&data_name).map(|i| i.tail).unwrap_or(0);
-    let mut reconnects = 0u32;
-    let mut backoff = Duration::from_secs(1);
-    let mut total_bytes = 0u64;
-    let mut total_time = Duration::ZERO;
-    // Buffers that reached the store's sink, over all runs: once the sink has taken one and asked for more, the
-    // store worked, and a later store error is an outage to wait out rather than a setup mistake.
-    let delivered = Arc::new(std::sync::atomic::AtomicU64::new(0));
-    loop {
-        let pipeline = build_pipeline(opts)?;
-        if let Some(pad) = pipeline.by_name("sink").and_then(|s| s.static_pad("sink")) {
-            let delivered = delivered.clone();
-            pad.add_probe(gst::PadProbeType::BUFFER, move |_, _| {
-                delivered.fetch_add(1, Ordering::Relaxed);
-                gst::PadProbeReturn::Ok
-            });
-        }
-        let bus = pipeline.bus().ok_or_else(|| anyhow!("pipeline without a bus"))?;
-        pipeline
-            .set_state(gst::State::Playing)
-            .context("cannot start recording")?;
-        let run_start_bytes = start_bytes();
-        let run_started = Instant::now();
-        let mut last_report = Instant::now();
-        let mut last_bytes = 0u64;
-        let mut eos_sent = false;
-        let mut last_growth = Instant::now();
-        let mut drop_reason = String::from("camera dropped");
-        let result: anyhow::Result<Option<Outcome>> = loop {
-            if stop.load(Ordering::SeqCst) && !eos_sent {
-                // EOS lets mp4mux and the sink finish: the last fragment and the end record get written.
-                pipeline.send_event(gst::event::Eos::new());
-                eos_sent = true;
-            }
-            let msg = bus.timed_pop_filtered(
-                gst::ClockTime::from_mseconds(200),
-                &[gst::MessageType::Eos, gst::MessageType::Error],
-            );
-            if last_report.elapsed() >= Duration::from_secs(1) {
-                // While the store does not answer, keep the last figure rather than dropping to zero.
-                let bytes = start_bytes().saturating_sub(run_start_bytes).max(last_bytes);
-                let dt = last_report.elapsed().as_secs_f64();
-                let run_time = pipeline
-                    .query_position::<gst::ClockTime>()
-                    .map(|t| Duration::from_nanos(t.nseconds()))
-                    .unwrap_or_default();
-                if bytes > last_bytes {
-                    last_growth = Instant::now();
-                }
-                progress(Progress {
-                    duration: total_time + run_time,
-                    bytes: total_bytes + bytes,
-                    bitrate: (bytes.saturating_sub(last_bytes)) as f64 * 8.0 / dt,
-                    reconnects,
-                });
-                last_bytes = bytes;
-                last_report = Instant::now();
-            }
-            let is_rtsp = matches!(opts.source, Source::Rtsp(_));
-            if is_rtsp && !eos_sent && last_growth.elapsed() > STALL_TIMEOUT {
-                // A camera whose connection died quietly delivers nothing and reports nothing.
-                tracing::warn!("no data from the camera for {}s", STALL_TIMEOUT.as_secs());
-                break Ok(None);
-            }
-            match msg.as_ref().map(|m| m.view()) {
-                // A camera ending its stream (server going down) is a drop, not the end of the recording.
-                Some(gst::MessageView::Eos(_)) if is_rtsp && !eos_sent => break Ok(None),
-                Some(gst::MessageView::Eos(_)) => {
-                    break Ok(Some(if eos_sent {
-                        Outcome::Stopped
-                    } else {
-                        Outcome::Finished
-                    }));
-                }
-                Some(gst::MessageView::Error(err)) => {
-                    let text = format!(
-                        "{} ({})",
-                        err.error(),
-                        err.debug().map(|d| d.to_string()).unwrap_or_default()
-                    );
-                    let from_store = err
-                        .src()
-                        .and_then(|s| s.downcast_ref::<gst::Element>())
-                        .and_then(|e| e.factory())
-                        .is_some_and(|f| f.name() == "pravegasink");
-                    let from_camera = matches!(opts.source, Source::Rtsp(_))
-                        && err.error().is::<gst::ResourceError>()
-                        && !from_store;
-                    // A store error before anything was recorded is a setup problem (wrong URI, stream in use):
-                    // report it. Once recording worked, the store went away and may come back.
-                    let recorded = total_bytes > 0 || last_bytes > 0 || delivered.load(Ordering::Relaxed) > 1;
-                    let store_outage = from_store && (recorded || reconnects > 0);
-                    if (from_camera || store_outage) && !stop.load(Ordering::SeqCst) {
-                        tracing::warn!(error = %text, "{}", if from_store { "store failed" } else { "camera dropped" });
-                        drop_reason = if from_store {
-                            format!("store unavailable ({})", err.error())
-                        } else {
-                            "camera dropped".to_owned()
-                        };
-                        break Ok(None);
-                    }
-                    break Err(anyhow!("recording failed: {text}"));
-                }
-                _ => {}
-            }
-            if eos_sent && stop.load(Ordering::SeqCst) && last_report.elapsed() > Duration::from_secs(10) {
-                break Ok(Some(Outcome::Stopped));
-            }
-        };
-        // A store that went away answers nothing: keep what the last progress report saw.
-        total_bytes += start_bytes().saturating_sub(run_start_bytes).max(last_bytes);
-        total_time += pipeline
-            .query_position::<gst::ClockTime>()
-            .map(|t| Duration::from_nanos(t.nseconds()))
-            .unwrap_or_default();
-        // NULL runs pravegasink's stop: end record, sync, lock released.
-        pipeline
-            .set_state(gst::State::Null)
-            .context("cannot stop the pipeline")?;
-        match result? {
-            Some(outcome) => return Ok(outcome),
-            None => {
-                reconnects += 1;
-                if run_started.elapsed() > Duration::from_secs(60) {
-                    // The camera worked for a while: this is a new outage, start the back-off over.
-                    backoff = Duration::from_secs(1);
-                }
-                eprintln!("{drop_reason}; retrying in {}s", backoff.as_secs());
-                let until = Instant::now() + backoff;
-                while Instant::now() < until {
-                    if stop.load(Ordering::SeqCst) {
-                        return Ok(Outcome::Stopped);
-                    }
-                    std::thread::sleep(Duration::from_millis(100));
-                }
-                backoff = (backoff * 2).min(Duration::from_secs(30));
-            }
-        }
-    }
 }

@@ -2,9 +2,12 @@
 
 use std::time::Duration;
 
-use hindsight_store::search;
-use hindsight_store::video::{truncate_before_time, IndexReader, VideoStreamNames};
-use hindsight_store::{Backend, Result, StreamName, Timestamp};
+use crate::backend::Backend;
+use crate::error::Result;
+use crate::name::StreamName;
+use crate::search;
+use crate::timestamp::Timestamp;
+use crate::video::{truncate_before_time, IndexReader, VideoStreamNames};
 
 /// What a retention pass may keep.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -76,15 +79,15 @@ pub fn apply(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hindsight_store::video::{IndexPolicy, VideoWriter};
-    use hindsight_store::{open_store, StreamName};
+    use crate::video::{IndexPolicy, VideoWriter};
+    use crate::StoreUri;
 
     const SEC: u64 = 1_000_000_000;
 
     /// Three GOPs of a key frame and nine delta frames, 1 kB each, one frame every 0.1 s.
     fn recorded() -> (tempfile::TempDir, std::sync::Arc<dyn Backend>, StreamName) {
         let dir = tempfile::tempdir().expect("temp dir");
-        let backend = open_store(&dir.path().display().to_string()).expect("store");
+        let backend = StoreUri::embedded(dir.path()).open_new().expect("store");
         let name = StreamName::parse("ret/unit").expect("name");
         let mut writer = VideoWriter::open(backend.as_ref(), &name, IndexPolicy::default()).expect("writer");
         for i in 0..30u64 {

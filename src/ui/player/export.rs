@@ -1,0 +1,205 @@
+//! Clip export from the player: marks (I/O or Shift-drag), the save dialog, and the export as an engine
+//! [`Job`] with a progress row and Cancel; the same engine code as `hindsight export`.
+
+use std::path::PathBuf;
+
+use gettextrs::gettext;
+use relm4::adw::prelude::*;
+use relm4::{gtk, ComponentSender};
+
+use super::{PlayerCmd, PlayerMsg, PlayerPage, PlayerWidgets};
+use crate::engine::export::{self, ExportOptions, ExportSummary};
+use crate::engine::job::{Canceller, Job, JobEvent};
+use crate::human;
+use crate::ui::localtime;
+use crate::ui::timeline_model::{clip_file_name, ClipSelection};
+
+/// The export running now.
+pub(super) struct ExportJob {
+    pub(super) canceller: Canceller,
+    output: PathBuf,
+}
+
+impl PlayerPage {
+    /// Marks the start (`true`) or end of the clip to export at the frame on screen.
+    pub(super) fn mark_clip(&self, w: &PlayerWidgets, start: bool, sender: &ComponentSender<Self>) {
+        let Some(pos) = self.player.as_ref().and_then(|p| p.position()) else {
+            return;
+        };
+        let mut sel = w.timeline.selection();
+        if start {
+            sel.mark_start(pos);
+        } else {
+            sel.mark_end(pos);
+        }
+        w.timeline.set_selection(sel);
+        self.on_selected(sel, sender);
+    }
+
+    pub(super) fn on_selected(&self, sel: ClipSelection, sender: &ComponentSender<Self>) {
+        if let Some((a, b)) = sel.range() {
+            self.toast(
+                sender,
+                format!(
+                    "{} {} – {} ({})",
+                    gettext("Clip"),
+                    localtime::format(a),
+                    localtime::format(b),
+                    human::duration(b.duration_since(a))
+                ),
+            );
+        }
+    }
+
+    /// Asks where to save the marked clip; the answer comes back as [`PlayerMsg::ExportTo`].
+    pub(super) fn export_clip(&mut self, w: &PlayerWidgets, root: &gtk::Box, sender: &ComponentSender<Self>) {
+        let Some(stream) = self.stream.clone() else { return };
+        if self.export.is_some() {
+            self.toast(sender, gettext("An export is already running"));
+            return;
+        }
+        if let Some(dialog) = &self.save_dialog {
+            // Already asking where to save: bring that dialog back rather than opening a second one.
+            dialog.show();
+            return;
+        }
+        let Some((from, _)) = w.timeline.selection().range() else {
+            self.toast(
+                sender,
+                gettext(
+                    "Mark a clip first: Shift-drag on the timeline, or press I and O at its start and end",
+                ),
+            );
+            return;
+        };
+        let parent = root.root().and_then(|r| r.downcast::<gtk::Window>().ok());
+        let dialog = gtk::FileChooserNative::new(
+            Some(&gettext("Export Clip")),
+            parent.as_ref(),
+            gtk::FileChooserAction::Save,
+            Some(&gettext("_Export")),
+            Some(&gettext("_Cancel")),
+        );
+        dialog.set_modal(true);
+        // Clips go to the Videos folder by default (home when there is none).
+        let folder = gtk::glib::user_special_dir(gtk::glib::UserDirectory::Videos)
+            .filter(|d| d.is_dir())
+            .unwrap_or_else(gtk::glib::home_dir);
+        if let Err(e) = dialog.set_current_folder(Some(&gtk::gio::File::for_path(&folder))) {
+            tracing::debug!(error = %e, folder = %folder.display(), "cannot preselect the folder");
+        }
+        dialog.set_current_name(&clip_file_name(&stream.to_string(), &localtime::format(from)));
+        let filter = gtk::FileFilter::new();
+        filter.set_name(Some(&gettext("MP4 video")));
+        filter.add_mime_type("video/mp4");
+        filter.add_suffix("mp4");
+        dialog.add_filter(&filter);
+        let input = sender.input_sender().clone();
+        dialog.connect_response(move |d, response| {
+            let path = (response == gtk::ResponseType::Accept)
+                .then(|| d.file().and_then(|f| f.path()))
+                .flatten();
+            d.destroy();
+            input.emit(PlayerMsg::ExportTo(path));
+        });
+        dialog.show();
+        self.save_dialog = Some(dialog);
+    }
+
+    /// Starts the export of the marked clip to `path` (`None`: the dialog was cancelled).
+    pub(super) fn export_to(
+        &mut self,
+        w: &PlayerWidgets,
+        path: Option<PathBuf>,
+        sender: &ComponentSender<Self>,
+    ) {
+        self.save_dialog = None;
+        let (Some(output), Some(store), Some(stream), Some((from, to))) = (
+            path,
+            self.store.clone(),
+            self.stream.clone(),
+            w.timeline.selection().range(),
+        ) else {
+            return;
+        };
+        if self.export.is_some() {
+            self.toast(sender, gettext("An export is already running"));
+            return;
+        }
+        let opts = ExportOptions {
+            store,
+            stream,
+            from,
+            to,
+            output: output.clone(),
+        };
+        let job = Job::spawn("export", move |ctx| {
+            export::run(&opts, ctx.cancel_flag(), |f| ctx.progress(f))
+        });
+        let mut job = match job {
+            Ok(job) => job,
+            Err(e) => {
+                self.toast(sender, format!("{}: {e:#}", gettext("Cannot start the export")));
+                return;
+            }
+        };
+        self.export = Some(ExportJob {
+            canceller: job.canceller(),
+            output: output.clone(),
+        });
+        sender.command(move |out, shutdown| {
+            shutdown
+                .register(async move {
+                    while let Some(event) = job.next().await {
+                        if out.send(PlayerCmd::Export(event)).is_err() {
+                            break;
+                        }
+                    }
+                })
+                .drop_on_shutdown()
+        });
+        let name = output
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        w.export_label
+            .set_label(&format!("{} {name}", gettext("Exporting")));
+        w.export_bar.set_fraction(0.0);
+        w.export_row.set_visible(true);
+        w.export_row.set_reveal_child(true);
+    }
+
+    /// Stops the running export; its partial file is removed.
+    pub(super) fn cancel_export(&self) {
+        if let Some(job) = &self.export {
+            job.canceller.cancel();
+        }
+    }
+
+    /// Shows the export's progress and, once it ended, its outcome.
+    pub(super) fn on_export(
+        &mut self,
+        w: &PlayerWidgets,
+        event: JobEvent<f64, ExportSummary>,
+        sender: &ComponentSender<Self>,
+    ) {
+        match event {
+            JobEvent::Progress(fraction) => w.export_bar.set_fraction(fraction),
+            JobEvent::Finished(result) => {
+                let Some(job) = self.export.take() else { return };
+                w.export_row.set_reveal_child(false);
+                w.export_row.set_visible(false);
+                let text = match result {
+                    Ok(summary) => format!(
+                        "{} {} ({})",
+                        gettext("Exported"),
+                        job.output.display(),
+                        human::bytes(summary.bytes)
+                    ),
+                    Err(e) => e,
+                };
+                self.toast(sender, text);
+            }
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! The tick and the index: the playhead and the time label, the LIVE badge or "behind live by", the status
+//! report, and the index re-read in the background so the timeline follows a recording.
+
+use std::time::{Duration, Instant};
+
+use gettextrs::gettext;
+use hindsight_store::video::{summarize, IndexReader};
+use hindsight_store::{Backend, IndexRecord, StreamName, Timestamp};
+use relm4::adw::prelude::*;
+use relm4::ComponentSender;
+
+use super::{PlayerCmd, PlayerPage, PlayerWidgets};
+use crate::human;
+use crate::ui::localtime;
+use crate::ui::status_report;
+use crate::ui::timeline_model::LiveStatus;
+
+/// Index data read in the background.
+#[derive(Debug)]
+pub struct Snapshot {
+    first: u64,
+    records: Vec<IndexRecord>,
+    recording: bool,
+}
+
+fn read_snapshot(store: &dyn Backend, name: &StreamName) -> Result<Snapshot, String> {
+    let summary = summarize(store, name).map_err(|e| e.to_string())?;
+    let (first, records) = IndexReader::open(store, name)
+        .and_then(|mut i| i.read_all())
+        .map_err(|e| e.to_string())?;
+    Ok(Snapshot {
+        first,
+        records,
+        recording: summary.data.writer_active == Some(true),
+    })
+}
+
+/// What the overlay says for a live status; `None` hides the behind-live label.
+fn behind_text(status: LiveStatus, was_live: bool) -> Option<String> {
+    match status {
+        LiveStatus::Live => None,
+        LiveStatus::Behind(d) if d == Duration::MAX => Some(gettext("Behind live")),
+        LiveStatus::Behind(d) => Some(format!("{} {}", gettext("Behind live by"), human::duration(d))),
+        LiveStatus::NotRecording => was_live.then(|| gettext("Not recording any more")),
+    }
+}
+
+impl PlayerPage {
+    pub(super) fn tick(&mut self, w: &PlayerWidgets) {
+        if let Some(t) = self.throttle.due(Instant::now()) {
+            self.seek(w, t);
+        }
+        let Some(player) = &self.player else {
+            w.live_badge.set_visible(false);
+            w.behind_label.set_visible(false);
+            return;
+        };
+        let pos = player.position();
+        if !self.throttle.has_pending() {
+            w.timeline.set_playhead(pos);
+        }
+        w.time_label
+            .set_label(&pos.map(localtime::format).unwrap_or_else(|| "--".into()));
+        let edge = self.recording.then(Timestamp::now);
+        let following = player.is_following_live();
+        let status = if following || self.recording {
+            LiveStatus::compute(pos, edge)
+        } else {
+            LiveStatus::NotRecording
+        };
+        w.live_badge.set_visible(status == LiveStatus::Live);
+        let behind = behind_text(status, following);
+        w.behind_label.set_visible(behind.is_some());
+        if let Some(text) = &behind {
+            w.behind_label.set_label(text);
+        }
+        let playing = player.is_playing();
+        self.report(
+            w,
+            pos,
+            playing,
+            match status {
+                LiveStatus::Live => "live",
+                LiveStatus::Behind(_) => "behind",
+                LiveStatus::NotRecording => "not-recording",
+            },
+        );
+    }
+
+    pub(super) fn report(&self, w: &PlayerWidgets, position: Option<Timestamp>, playing: bool, live: &str) {
+        let stream = self.stream.as_ref().map(|s| s.to_string()).unwrap_or_default();
+        let overlay = if w.live_badge.is_visible() {
+            Some(w.live_badge.label().to_string())
+        } else if w.behind_label.is_visible() {
+            Some(w.behind_label.label().to_string())
+        } else {
+            None
+        };
+        status_report::write(&status_report::Status {
+            stream: &stream,
+            position_ns: position.map_or(0, Timestamp::nanos),
+            playing,
+            live,
+            overlay: overlay.as_deref(),
+            error: self.error.as_deref(),
+        });
+    }
+
+    /// Re-reads the index in the background (not while a read is under way).
+    pub(super) fn reload_index(&mut self, sender: &ComponentSender<Self>) {
+        if self.loading_index {
+            return;
+        }
+        let (Some(store), Some(stream)) = (self.store.clone(), self.stream.clone()) else {
+            return;
+        };
+        self.loading_index = true;
+        let generation = self.generation;
+        sender.spawn_oneshot_command(move || {
+            PlayerCmd::Index(generation, read_snapshot(store.as_ref(), &stream))
+        });
+    }
+
+    pub(super) fn on_index(&mut self, w: &PlayerWidgets, generation: u64, result: Result<Snapshot, String>) {
+        self.loading_index = false;
+        if generation != self.generation || self.stream.is_none() {
+            return;
+        }
+        match result {
+            Ok(snap) => {
+                self.recording = snap.recording;
+                let edge = snap.recording.then(Timestamp::now);
+                w.timeline.set_records(snap.first, snap.records, edge);
+            }
+            Err(e) => {
+                self.show_error(w, &gettext("The stream cannot be read"), &e);
+                self.close(w);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_overlay_says_how_far_behind_live() {
+        assert_eq!(behind_text(LiveStatus::Live, true), None);
+        assert_eq!(
+            behind_text(LiveStatus::Behind(Duration::from_secs(5)), false).as_deref(),
+            Some("Behind live by 5.0s")
+        );
+        assert_eq!(
+            behind_text(LiveStatus::Behind(Duration::MAX), false).as_deref(),
+            Some("Behind live")
+        );
+        assert_eq!(behind_text(LiveStatus::NotRecording, false), None);
+        assert_eq!(
+            behind_text(LiveStatus::NotRecording, true).as_deref(),
+            Some("Not recording any more")
+        );
+    }
+}

@@ -1,0 +1,337 @@
+//! The player: the video, the timeline, transport controls, the live edge, go-to-time and clip export, as one
+//! relm4 component over one engine [`Player`]. The main window shows one; a wall tile or a second synchronized
+//! player is built from the same parts.
+//!
+//! The component never touches elements or the store on the main thread: the engine's events arrive as
+//! [`PlayerMsg::Engine`] input, index reads and exports run as commands. A 100 ms tick moves the playhead and
+//! the LIVE/behind state ([`live`]); a 2 s tick re-reads the index so the timeline grows with a recording and
+//! follows truncation. Files: [`widgets`] (construction), [`transport`] (play, seek, speed, step, go-to),
+//! [`export`] (clip marks, save dialog, export job), [`live`] (tick, live state, index, status report).
+
+mod export;
+mod live;
+mod transport;
+mod widgets;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use gettextrs::gettext;
+use hindsight_store::{Backend, StreamName, Timestamp};
+use relm4::adw::prelude::*;
+use relm4::{gtk, Component, ComponentParts, ComponentSender};
+
+use crate::engine::export::ExportSummary;
+use crate::engine::job::JobEvent;
+use crate::engine::player::{Player, PlayerEvent, StartAt};
+use crate::ui::timeline_model::{ClipSelection, ScrubThrottle};
+
+pub use widgets::PlayerWidgets;
+
+/// The speeds offered, slowest first.
+pub const SPEEDS: [f64; 5] = [0.25, 0.5, 1.0, 2.0, 4.0];
+/// Index of 1× in [`SPEEDS`].
+const NORMAL_SPEED_INDEX: u32 = 2;
+/// Seconds skipped by the back/forward buttons and the arrow keys.
+pub const SEEK_STEP_SECS: f64 = 10.0;
+/// Seeks while dragging on the timeline are at most this frequent.
+const SCRUB_INTERVAL: Duration = Duration::from_millis(120);
+/// The playhead and live state refresh this often.
+const TICK: Duration = Duration::from_millis(100);
+/// The index is re-read this often (the timeline grows with a recording).
+const INDEX_REFRESH: Duration = Duration::from_secs(2);
+
+/// What to open.
+#[derive(Clone)]
+pub struct OpenRequest {
+    /// The store.
+    pub store: Arc<dyn Backend>,
+    /// The stream.
+    pub stream: StreamName,
+    /// Where to start.
+    pub start: StartAt,
+}
+
+impl std::fmt::Debug for OpenRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenRequest")
+            .field("store", &self.store.uri())
+            .field("stream", &self.stream)
+            .field("start", &self.start)
+            .finish()
+    }
+}
+
+/// Input of the player: its controls, shortcuts, the owner's requests and the engine's events.
+#[derive(Debug)]
+pub enum PlayerMsg {
+    /// Open a stream (closing the one open).
+    Open(OpenRequest),
+    /// Stop playback and release the stream.
+    Close,
+    /// Play or pause.
+    TogglePlay,
+    /// Seek by this many seconds from the frame on screen (negative: back).
+    SeekBy(f64),
+    /// The previous or next recorded range.
+    JumpRange {
+        /// Next (true) or previous.
+        next: bool,
+    },
+    /// The first recorded key frame.
+    GoStart,
+    /// Follow the live edge.
+    GoLive,
+    /// Pause and show the next frame.
+    StepFrame,
+    /// Playback speed.
+    SetSpeed(f64),
+    /// Zoom the timeline (factor < 1 zooms in).
+    Zoom(f64),
+    /// Open the go-to-time popover.
+    ShowGoto,
+    /// Go to the time typed.
+    Goto(String),
+    /// Mark the start (true) or end of the clip at the frame on screen.
+    MarkClip {
+        /// Start (true) or end.
+        start: bool,
+    },
+    /// The clip selection changed on the timeline.
+    Selected(ClipSelection),
+    /// Ask where to save the marked clip, then export it.
+    ExportClip,
+    /// The save dialog answered: export there (or nothing when cancelled).
+    ExportTo(Option<std::path::PathBuf>),
+    /// Stop the running export.
+    CancelExport,
+    /// The timeline is being dragged (`true` once the drag ends).
+    Scrub(Timestamp, bool),
+    /// An engine event for the player opened as `generation`.
+    Engine(u64, PlayerEvent),
+    /// Refresh the playhead and live state.
+    Tick,
+    /// Re-read the index.
+    ReloadIndex,
+}
+
+/// What the player tells its owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlayerOutput {
+    /// A transient message for a toast.
+    Toast(String),
+}
+
+/// Results of background work.
+#[derive(Debug)]
+pub enum PlayerCmd {
+    /// The index of the stream opened as the given generation was read.
+    Index(u64, Result<live::Snapshot, String>),
+    /// The export job reported.
+    Export(JobEvent<f64, ExportSummary>),
+}
+
+/// The player's state.
+pub struct PlayerPage {
+    store: Option<Arc<dyn Backend>>,
+    stream: Option<StreamName>,
+    player: Option<Player>,
+    throttle: ScrubThrottle,
+    /// The stream is being written (from the last index read).
+    recording: bool,
+    loading_index: bool,
+    /// Bumped at every open, so events and index reads of a stream closed since are ignored.
+    generation: u64,
+    /// Go to the live edge once the first frame is up (open with `StartAt::Live`).
+    live_when_ready: bool,
+    export: Option<export::ExportJob>,
+    /// The open save dialog: a native dialog lives only as long as someone holds it.
+    save_dialog: Option<gtk::FileChooserNative>,
+    /// The error shown, for the status report.
+    error: Option<String>,
+}
+
+impl Component for PlayerPage {
+    type Init = ();
+    type Input = PlayerMsg;
+    type Output = PlayerOutput;
+    type CommandOutput = PlayerCmd;
+    type Root = gtk::Box;
+    type Widgets = PlayerWidgets;
+
+    fn init_root() -> gtk::Box {
+        gtk::Box::new(gtk::Orientation::Vertical, 0)
+    }
+
+    fn init(_: (), root: gtk::Box, sender: ComponentSender<Self>) -> ComponentParts<Self> {
+        let widgets = widgets::build(&root, &sender);
+        every(TICK, &sender, || PlayerMsg::Tick);
+        every(INDEX_REFRESH, &sender, || PlayerMsg::ReloadIndex);
+        let model = PlayerPage {
+            store: None,
+            stream: None,
+            player: None,
+            throttle: ScrubThrottle::new(SCRUB_INTERVAL),
+            recording: false,
+            loading_index: false,
+            generation: 0,
+            live_when_ready: false,
+            export: None,
+            save_dialog: None,
+            error: None,
+        };
+        ComponentParts { model, widgets }
+    }
+
+    fn update_with_view(
+        &mut self,
+        w: &mut PlayerWidgets,
+        msg: PlayerMsg,
+        sender: ComponentSender<Self>,
+        root: &gtk::Box,
+    ) {
+        match msg {
+            PlayerMsg::Open(req) => self.open(w, req, &sender),
+            PlayerMsg::Close => self.close(w),
+            PlayerMsg::TogglePlay => self.toggle_play(),
+            PlayerMsg::SeekBy(secs) => self.seek_by(w, secs),
+            PlayerMsg::JumpRange { next } => self.jump_range(w, next, &sender),
+            PlayerMsg::GoStart => self.go_start(w),
+            PlayerMsg::GoLive => self.go_live(w),
+            PlayerMsg::StepFrame => self.step_frame(),
+            PlayerMsg::SetSpeed(rate) => self.set_speed(rate),
+            PlayerMsg::Zoom(factor) => w.timeline.zoom(factor),
+            PlayerMsg::ShowGoto => {
+                w.goto_popover.popup();
+                w.goto_entry.grab_focus();
+            }
+            PlayerMsg::Goto(text) => self.goto_text(w, &text, &sender),
+            PlayerMsg::MarkClip { start } => self.mark_clip(w, start, &sender),
+            PlayerMsg::Selected(sel) => self.on_selected(sel, &sender),
+            PlayerMsg::ExportClip => self.export_clip(w, root, &sender),
+            PlayerMsg::ExportTo(path) => self.export_to(w, path, &sender),
+            PlayerMsg::CancelExport => self.cancel_export(),
+            PlayerMsg::Scrub(t, done) => self.scrub(w, t, done),
+            PlayerMsg::Engine(generation, event) => self.on_engine(w, generation, event, &sender),
+            PlayerMsg::Tick => self.tick(w),
+            PlayerMsg::ReloadIndex => self.reload_index(&sender),
+        }
+    }
+
+    fn update_cmd_with_view(
+        &mut self,
+        w: &mut PlayerWidgets,
+        msg: PlayerCmd,
+        sender: ComponentSender<Self>,
+        _root: &gtk::Box,
+    ) {
+        match msg {
+            PlayerCmd::Index(generation, result) => self.on_index(w, generation, result),
+            PlayerCmd::Export(event) => self.on_export(w, event, &sender),
+        }
+    }
+
+    fn shutdown(&mut self, w: &mut PlayerWidgets, _output: relm4::Sender<PlayerOutput>) {
+        if let Some(job) = &self.export {
+            job.canceller.cancel();
+        }
+        self.close(w);
+    }
+}
+
+/// Sends `msg()` to the component every `period` until it is gone.
+fn every(period: Duration, sender: &ComponentSender<PlayerPage>, msg: fn() -> PlayerMsg) {
+    let input = sender.input_sender().clone();
+    gtk::glib::timeout_add_local(period, move || {
+        if input.send(msg()).is_ok() {
+            gtk::glib::ControlFlow::Continue
+        } else {
+            gtk::glib::ControlFlow::Break
+        }
+    });
+}
+
+impl PlayerPage {
+    fn toast(&self, sender: &ComponentSender<Self>, text: String) {
+        tracing::info!(%text, "toast");
+        // The owner may be gone while the app closes; then nobody needs the message.
+        let _ = sender.output(PlayerOutput::Toast(text));
+    }
+
+    /// Opens `req.stream` and starts playing at `req.start`.
+    fn open(&mut self, w: &PlayerWidgets, req: OpenRequest, sender: &ComponentSender<Self>) {
+        self.close(w);
+        // A clip marked on another stream means nothing here.
+        w.timeline.set_selection(ClipSelection::default());
+        self.generation += 1;
+        let generation = self.generation;
+        // Live opens at the newest key frame and then takes the same path as the Live button.
+        self.live_when_ready = req.start == StartAt::Live;
+        let events = sender.input_sender().clone();
+        let player = Player::new(req.store.clone(), &req.stream, req.start, move |event| {
+            events.emit(PlayerMsg::Engine(generation, event));
+        });
+        self.store = Some(req.store);
+        self.stream = Some(req.stream);
+        match player {
+            Ok(player) => {
+                w.picture.set_paintable(Some(player.paintable()));
+                w.stack.set_visible_child_name("video");
+                self.error = None;
+                player.play();
+                self.player = Some(player);
+            }
+            Err(e) => self.show_error(w, &gettext("Playback could not start"), &format!("{e:#}")),
+        }
+        self.reload_index(sender);
+    }
+
+    /// Stops playback and releases the stream.
+    fn close(&mut self, w: &PlayerWidgets) {
+        self.stream = None;
+        self.recording = false;
+        w.picture.set_paintable(gtk::gdk::Paintable::NONE);
+        self.player = None;
+    }
+
+    fn show_error(&mut self, w: &PlayerWidgets, message: &str, detail: &str) {
+        tracing::warn!(message, detail, "player error");
+        w.error_page.set_description(Some(message));
+        w.error_detail.set_label(detail);
+        self.error = Some(message.to_owned());
+        self.report(w, None, false, "not-recording");
+        w.stack.set_visible_child_name("error");
+    }
+
+    fn on_engine(
+        &mut self,
+        w: &PlayerWidgets,
+        generation: u64,
+        event: PlayerEvent,
+        sender: &ComponentSender<Self>,
+    ) {
+        if self.generation != generation {
+            return;
+        }
+        match event {
+            PlayerEvent::Playing(playing) => w.play_button.set_icon_name(if playing {
+                "media-playback-pause-symbolic"
+            } else {
+                "media-playback-start-symbolic"
+            }),
+            PlayerEvent::Settled => {
+                if std::mem::take(&mut self.live_when_ready) {
+                    self.go_live(w);
+                }
+                self.tick(w);
+            }
+            PlayerEvent::Ended => self.toast(sender, gettext("End of the recording")),
+            PlayerEvent::Refused(text) => self.toast(sender, text),
+            PlayerEvent::Error { message, detail } => {
+                let stream = self.stream.as_ref().map(|s| s.to_string()).unwrap_or_default();
+                self.show_error(w, &format!("{stream}: {message}"), &detail);
+                self.close(w);
+            }
+        }
+    }
+}

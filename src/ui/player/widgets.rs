@@ -1,0 +1,274 @@
+//! The player's widgets: the video with its overlays (LIVE badge, behind-live label), the error page, the
+//! export progress row, the timeline and the transport controls. Every control sends a [`PlayerMsg`].
+
+use gettextrs::gettext;
+use relm4::adw::prelude::*;
+use relm4::{adw, gtk, ComponentSender};
+
+use super::{PlayerMsg, PlayerPage, SPEEDS};
+use crate::ui::timeline::TimelineWidget;
+
+/// The widgets the player updates.
+pub struct PlayerWidgets {
+    pub(super) stack: gtk::Stack,
+    pub(super) picture: gtk::Picture,
+    pub(super) error_page: adw::StatusPage,
+    pub(super) error_detail: gtk::Label,
+    pub(super) live_badge: gtk::Label,
+    pub(super) behind_label: gtk::Label,
+    pub(super) time_label: gtk::Label,
+    pub(super) play_button: gtk::Button,
+    pub(super) speed: gtk::DropDown,
+    pub(super) goto_entry: gtk::Entry,
+    pub(super) goto_popover: gtk::Popover,
+    pub(super) timeline: TimelineWidget,
+    pub(super) export_row: gtk::Revealer,
+    pub(super) export_label: gtk::Label,
+    pub(super) export_bar: gtk::ProgressBar,
+}
+
+fn icon_button(icon: &str, tooltip: &str) -> gtk::Button {
+    let b = gtk::Button::from_icon_name(icon);
+    b.set_tooltip_text(Some(tooltip));
+    b.add_css_class("flat");
+    b
+}
+
+/// A button that sends `msg` when clicked.
+fn action_button(
+    icon: &str,
+    tooltip: &str,
+    sender: &ComponentSender<PlayerPage>,
+    msg: fn() -> PlayerMsg,
+) -> gtk::Button {
+    let b = icon_button(icon, tooltip);
+    let sender = sender.clone();
+    b.connect_clicked(move |_| sender.input(msg()));
+    b
+}
+
+/// The video with the LIVE badge and the behind-live label over it, and the error page in a stack.
+fn video_stack(w: &mut Parts) -> gtk::Stack {
+    w.picture.add_css_class("video");
+    let overlay = gtk::Overlay::new();
+    overlay.set_child(Some(&w.picture));
+    overlay.add_overlay(&w.live_badge);
+    overlay.add_overlay(&w.behind_label);
+    let stack = gtk::Stack::new();
+    stack.add_named(&overlay, Some("video"));
+    stack.add_named(&w.error_page, Some("error"));
+    stack.set_vexpand(true);
+    stack
+}
+
+/// Widgets made before they are arranged.
+struct Parts {
+    picture: gtk::Picture,
+    live_badge: gtk::Label,
+    behind_label: gtk::Label,
+    error_page: adw::StatusPage,
+}
+
+fn osd_label(css: &str, text: Option<&str>) -> gtk::Label {
+    let label = gtk::Label::builder()
+        .halign(gtk::Align::Start)
+        .valign(gtk::Align::Start)
+        .margin_start(12)
+        .margin_top(12)
+        .visible(false)
+        .build();
+    if let Some(text) = text {
+        label.set_label(text);
+    }
+    label.add_css_class(css);
+    label
+}
+
+/// The export progress row: what is being written, how far, and a way to stop it.
+fn export_row(sender: &ComponentSender<PlayerPage>) -> (gtk::Revealer, gtk::Label, gtk::ProgressBar) {
+    let label = gtk::Label::builder()
+        .ellipsize(gtk::pango::EllipsizeMode::Middle)
+        .build();
+    let bar = gtk::ProgressBar::builder()
+        .hexpand(true)
+        .valign(gtk::Align::Center)
+        .build();
+    let cancel = gtk::Button::with_label(&gettext("Cancel"));
+    let s = sender.clone();
+    cancel.connect_clicked(move |_| s.input(PlayerMsg::CancelExport));
+    let row = gtk::Box::new(gtk::Orientation::Horizontal, 12);
+    row.set_margin_start(12);
+    row.set_margin_end(12);
+    row.set_margin_top(6);
+    row.append(&gtk::Image::from_icon_name("document-save-symbolic"));
+    row.append(&label);
+    row.append(&bar);
+    row.append(&cancel);
+    // Hidden, not only folded, while no export runs: a visible empty revealer would still take the box's
+    // spacing and leave a strip between the video and the timeline.
+    let revealer = gtk::Revealer::builder()
+        .child(&row)
+        .reveal_child(false)
+        .visible(false)
+        .build();
+    (revealer, label, bar)
+}
+
+/// Builds the page into `root` and returns the widgets the player updates.
+pub fn build(root: &gtk::Box, sender: &ComponentSender<PlayerPage>) -> PlayerWidgets {
+    let error_detail = gtk::Label::builder().selectable(true).wrap(true).build();
+    error_detail.add_css_class("monospace");
+    error_detail.add_css_class("dim-label");
+    let mut parts = Parts {
+        picture: gtk::Picture::builder()
+            .hexpand(true)
+            .vexpand(true)
+            .content_fit(gtk::ContentFit::Contain)
+            .build(),
+        live_badge: osd_label("live-badge", Some(&gettext("LIVE"))),
+        behind_label: osd_label("osd-label", None),
+        error_page: adw::StatusPage::builder()
+            .icon_name("dialog-error-symbolic")
+            .title(gettext("Cannot Play This Stream"))
+            .child(&error_detail)
+            .build(),
+    };
+    let stack = video_stack(&mut parts);
+
+    let timeline = TimelineWidget::new();
+    let s = sender.clone();
+    timeline.connect_scrub(move |t, done| s.input(PlayerMsg::Scrub(t, done)));
+    let s = sender.clone();
+    timeline.connect_select(move |sel| s.input(PlayerMsg::Selected(sel)));
+
+    let play_button = action_button(
+        "media-playback-start-symbolic",
+        &gettext("Play (Space)"),
+        sender,
+        || PlayerMsg::TogglePlay,
+    );
+    let time_label = gtk::Label::builder().label("--").build();
+    time_label.add_css_class("numeric");
+    let speed_labels: Vec<String> = SPEEDS.iter().map(|s| format!("{s}×")).collect();
+    let speed_refs: Vec<&str> = speed_labels.iter().map(String::as_str).collect();
+    let speed = gtk::DropDown::from_strings(&speed_refs);
+    speed.set_selected(super::NORMAL_SPEED_INDEX);
+    speed.set_tooltip_text(Some(&gettext("Playback speed")));
+    let s = sender.clone();
+    speed.connect_selected_notify(move |d| {
+        s.input(PlayerMsg::SetSpeed(
+            SPEEDS.get(d.selected() as usize).copied().unwrap_or(1.0),
+        ))
+    });
+
+    let goto_entry = gtk::Entry::builder()
+        .placeholder_text("2024-05-01 14:30:00")
+        .width_chars(22)
+        .build();
+    let s = sender.clone();
+    goto_entry.connect_activate(move |e| s.input(PlayerMsg::Goto(e.text().to_string())));
+    let goto_box = gtk::Box::new(gtk::Orientation::Vertical, 6);
+    goto_box.append(&gtk::Label::new(Some(&gettext("Go to date and time (local)"))));
+    goto_box.append(&goto_entry);
+    let goto_popover = gtk::Popover::builder().child(&goto_box).build();
+    let goto_button = gtk::MenuButton::builder()
+        .icon_name("x-office-calendar-symbolic")
+        .tooltip_text(gettext("Go to time (Ctrl+G)"))
+        .popover(&goto_popover)
+        .build();
+    goto_button.add_css_class("flat");
+    let live_button = gtk::Button::with_label(&gettext("Live"));
+    live_button.set_tooltip_text(Some(&gettext("Jump to the live edge (L)")));
+    live_button.add_css_class("destructive-action");
+    let s = sender.clone();
+    live_button.connect_clicked(move |_| s.input(PlayerMsg::GoLive));
+
+    let controls = gtk::Box::new(gtk::Orientation::Horizontal, 4);
+    controls.set_margin_start(8);
+    controls.set_margin_end(8);
+    let transport = [
+        action_button(
+            "media-skip-backward-symbolic",
+            &gettext("Previous recording (Page Up)"),
+            sender,
+            || PlayerMsg::JumpRange { next: false },
+        ),
+        action_button(
+            "media-seek-backward-symbolic",
+            &gettext("Back 10 seconds (Left)"),
+            sender,
+            || PlayerMsg::SeekBy(-super::SEEK_STEP_SECS),
+        ),
+        play_button.clone(),
+        action_button(
+            "media-seek-forward-symbolic",
+            &gettext("Forward 10 seconds (Right)"),
+            sender,
+            || PlayerMsg::SeekBy(super::SEEK_STEP_SECS),
+        ),
+        action_button(
+            "media-skip-forward-symbolic",
+            &gettext("Next recording (Page Down)"),
+            sender,
+            || PlayerMsg::JumpRange { next: true },
+        ),
+        action_button("go-next-symbolic", &gettext("Next frame (.)"), sender, || {
+            PlayerMsg::StepFrame
+        }),
+    ];
+    for w in &transport {
+        controls.append(w);
+    }
+    controls.append(&time_label);
+    let spacer = gtk::Box::new(gtk::Orientation::Horizontal, 0);
+    spacer.set_hexpand(true);
+    controls.append(&spacer);
+    controls.append(&action_button(
+        "zoom-out-symbolic",
+        &gettext("Zoom out (-)"),
+        sender,
+        || PlayerMsg::Zoom(2.0),
+    ));
+    controls.append(&action_button(
+        "zoom-in-symbolic",
+        &gettext("Zoom in (+)"),
+        sender,
+        || PlayerMsg::Zoom(0.5),
+    ));
+    controls.append(&goto_button);
+    controls.append(&action_button(
+        "document-save-symbolic",
+        &gettext("Export the marked clip (Ctrl+E)"),
+        sender,
+        || PlayerMsg::ExportClip,
+    ));
+    controls.append(&speed);
+    controls.append(&live_button);
+
+    let (export_row, export_label, export_bar) = export_row(sender);
+    let bottom = gtk::Box::new(gtk::Orientation::Vertical, 6);
+    bottom.set_margin_bottom(8);
+    bottom.append(&export_row);
+    bottom.append(&timeline.area);
+    bottom.append(&controls);
+    root.append(&stack);
+    root.append(&bottom);
+
+    PlayerWidgets {
+        stack,
+        picture: parts.picture,
+        error_page: parts.error_page,
+        error_detail,
+        live_badge: parts.live_badge,
+        behind_label: parts.behind_label,
+        time_label,
+        play_button,
+        speed,
+        goto_entry,
+        goto_popover,
+        timeline,
+        export_row,
+        export_label,
+        export_bar,
+    }
+}
