@@ -198,8 +198,9 @@ impl Component for Window {
                             set_icon_name: Some("camera-video-symbolic"),
                             set_title: &gettext("No Recordings Yet"),
                             set_description: Some(&gettext(
-                                "Streams recorded into this store appear here. Record a camera, or start \
-                                 with a test pattern to see how it works.")),
+                                // One line: xgettext reads the source as C, where a continued line keeps its
+                                // indentation and the string would not match.
+                                "Streams recorded into this store appear here. Record a camera, or start with a test pattern to see how it works.")),
                             #[wrap(Some)]
                             set_child = &gtk::Button {
                                 set_label: &gettext("Record a Test Pattern"),

@@ -4,8 +4,9 @@
 //! [`DETAILS_NAME`] with the store error's kind (`unreachable`, `unauthenticated`, `sealed`, …, see
 //! [`hindsight_store::ErrorKind`]) and whether retrying may help. An application reads it back with
 //! [`StoreErrorInfo::from_message`]: the recorder retries a server that restarts and stops at once on a wrong
-//! password. The GError code follows the same split for tools that only look at codes (`NotAuthorized`,
-//! `Busy`, `NotFound`, `NoSpaceLeft`, `Settings`, …).
+//! password. The GError code says it too where GStreamer has a code for it (`NotAuthorized`, `Busy`,
+//! `NotFound`, `NoSpaceLeft`, `Settings`); other failures get the code of what was being done (`OpenRead`,
+//! `OpenWrite`, `Read`, `Write`).
 
 use gst::prelude::*;
 use hindsight_store::ErrorKind;
@@ -13,22 +14,16 @@ use hindsight_store::ErrorKind;
 /// Name of the details structure on element errors caused by the store.
 pub const DETAILS_NAME: &str = "hindsight-store-error";
 
-/// The GStreamer resource error code for a store error.
-pub fn resource_error(kind: ErrorKind) -> gst::ResourceError {
+/// The GStreamer resource error code for a store error of this kind that happened while doing `doing`
+/// (`OpenRead`, `OpenWrite`, `Read` or `Write`).
+pub fn resource_error(kind: ErrorKind, doing: gst::ResourceError) -> gst::ResourceError {
     match kind {
         ErrorKind::NotFound | ErrorKind::StoreMissing => gst::ResourceError::NotFound,
         ErrorKind::WriterBusy => gst::ResourceError::Busy,
         ErrorKind::Unauthenticated | ErrorKind::PermissionDenied => gst::ResourceError::NotAuthorized,
         ErrorKind::NoSpace => gst::ResourceError::NoSpaceLeft,
         ErrorKind::Invalid => gst::ResourceError::Settings,
-        ErrorKind::Sealed | ErrorKind::TooLarge | ErrorKind::PastTail => gst::ResourceError::Write,
-        ErrorKind::Corrupt | ErrorKind::Truncated | ErrorKind::Inconsistent => gst::ResourceError::Read,
-        ErrorKind::Unreachable
-        | ErrorKind::Timeout
-        | ErrorKind::Remote
-        | ErrorKind::Io
-        | ErrorKind::Interrupted
-        | ErrorKind::Unsupported => gst::ResourceError::Failed,
+        _ => doing,
     }
 }
 
@@ -84,12 +79,19 @@ mod tests {
     fn codes_and_details_follow_the_store_error() {
         gst::init().expect("gstreamer");
         assert_eq!(
-            resource_error(ErrorKind::Unauthenticated),
+            resource_error(ErrorKind::Unauthenticated, gst::ResourceError::OpenWrite),
             gst::ResourceError::NotAuthorized
         );
-        assert_eq!(resource_error(ErrorKind::WriterBusy), gst::ResourceError::Busy);
         assert_eq!(
-            resource_error(ErrorKind::NoSpace),
+            resource_error(ErrorKind::WriterBusy, gst::ResourceError::OpenWrite),
+            gst::ResourceError::Busy
+        );
+        assert_eq!(
+            resource_error(ErrorKind::Unreachable, gst::ResourceError::OpenRead),
+            gst::ResourceError::OpenRead
+        );
+        assert_eq!(
+            resource_error(ErrorKind::NoSpace, gst::ResourceError::Write),
             gst::ResourceError::NoSpaceLeft
         );
         let d = details(ErrorKind::Sealed);

@@ -44,10 +44,11 @@ impl OpenError {
         }
     }
 
-    /// From a store error, with `context` in front of its text.
-    pub fn store(context: &str, e: StoreError) -> Self {
+    /// From a store error that happened while `doing` (`OpenRead`, `Write`, …), with `context` in front of its
+    /// text.
+    pub fn store(context: &str, e: StoreError, doing: gst::ResourceError) -> Self {
         OpenError {
-            code: crate::errors::resource_error(e.kind()),
+            code: crate::errors::resource_error(e.kind(), doing),
             message: format!("{context}: {e}"),
             store_error: Some(e.kind()),
         }
@@ -121,12 +122,18 @@ impl Location {
             .into_iter()
             .flatten()
             .find(|s| !s.trim().is_empty());
-        StoreUri::resolve(chosen).map_err(|e| OpenError::store("Cannot open store", e))
+        StoreUri::resolve(chosen)
+            .map_err(|e| OpenError::store("Cannot open store", e, gst::ResourceError::Settings))
     }
 
     /// Opens the store (shared within the process) and validates the stream name. `create_default` makes the
     /// default embedded store's directory when it is missing (writers); readers get a clear error instead.
     pub fn open(&self, create_default: bool) -> Result<(Arc<dyn Backend>, StreamName), OpenError> {
+        let doing = if create_default {
+            gst::ResourceError::OpenWrite
+        } else {
+            gst::ResourceError::OpenRead
+        };
         let name = self.stream_name()?;
         let uri = self.store_uri()?;
         let store = if create_default && uri.is_embedded() {
@@ -134,7 +141,7 @@ impl Location {
         } else {
             uri.open()
         }
-        .map_err(|e| OpenError::store("Cannot open store", e))?;
+        .map_err(|e| OpenError::store("Cannot open store", e, doing))?;
         Ok((store, name))
     }
 }

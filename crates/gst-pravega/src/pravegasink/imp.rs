@@ -122,6 +122,7 @@ impl PravegaSink {
             OpenError::store(
                 &format!("Cannot open stream {name} for writing in {}", store.uri()),
                 e,
+                gst::ResourceError::OpenWrite,
             )
         })?;
         gst::info!(
@@ -219,7 +220,10 @@ impl PravegaSink {
             }
             Err(e) => {
                 let context = format!("Cannot append to stream {}", state.name);
-                errors::post(self.obj().upcast_ref(), &OpenError::store(&context, e));
+                errors::post(
+                    self.obj().upcast_ref(),
+                    &OpenError::store(&context, e, gst::ResourceError::Write),
+                );
                 Err(gst::FlowError::Error)
             }
         }
@@ -240,7 +244,7 @@ impl PravegaSink {
         };
         result.map_err(|e| {
             gst::error_msg!(
-                errors::resource_error(e.kind()),
+                errors::resource_error(e.kind(), gst::ResourceError::Write),
                 ("Cannot finish stream {}: {e}", state.name)
             )
         })?;

@@ -123,7 +123,7 @@ fn open_failed(name: &StreamName, store: &dyn Backend, e: StoreError) -> OpenErr
         e => format!("Cannot open stream {name} for reading in {}: {e}", store.uri()),
     };
     OpenError {
-        code: errors::resource_error(e.kind()),
+        code: errors::resource_error(e.kind(), gst::ResourceError::OpenRead),
         message,
         store_error: Some(e.kind()),
     }
@@ -220,7 +220,10 @@ impl PravegaSrc {
                 Ok(ReadOutcome::End) => return Err(gst::FlowError::Eos),
                 Err(e) => {
                     let context = format!("Cannot read stream {}", st.name);
-                    errors::post(self.obj().upcast_ref(), &OpenError::store(&context, e));
+                    errors::post(
+                        self.obj().upcast_ref(),
+                        &OpenError::store(&context, e, gst::ResourceError::Read),
+                    );
                     return Err(gst::FlowError::Error);
                 }
             }

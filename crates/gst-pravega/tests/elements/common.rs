@@ -210,6 +210,8 @@ pub struct BusError {
     pub error: glib::Error,
     /// The debug string.
     pub debug: Option<String>,
+    /// The store failure behind it, from the message's details.
+    pub store: Option<gstpravega::StoreErrorInfo>,
 }
 
 impl std::fmt::Display for BusError {
@@ -224,6 +226,7 @@ fn bus_error(msg: &gst::Message) -> Option<BusError> {
             source: msg.src().map(|s| s.path_string().to_string()).unwrap_or_default(),
             error: e.error(),
             debug: e.debug().map(|d| d.to_string()),
+            store: gstpravega::StoreErrorInfo::from_message(e),
         }),
         _ => None,
     }
@@ -240,6 +243,7 @@ pub fn run_to_eos(pipeline: &gst::Pipeline, timeout: Duration) -> Result<(), Bus
                 "state change failed without a message",
             ),
             debug: None,
+            store: None,
         })),
     };
     stop(pipeline);
@@ -261,6 +265,7 @@ pub fn wait_eos(pipeline: &gst::Pipeline, timeout: Duration) -> Result<(), BusEr
             source: pipeline.name().to_string(),
             error: glib::Error::new(gst::CoreError::Failed, &format!("no EOS within {timeout:?}")),
             debug: None,
+            store: None,
         }),
     }
 }

@@ -86,15 +86,23 @@ fn unreachable_or_unknown_stores_are_element_errors() {
     ] {
         for desc in [sink(props), src(props)] {
             let err = start_error(&desc);
-            assert!(
-                err.error.matches(gst::ResourceError::OpenWrite)
-                    || err.error.matches(gst::ResourceError::OpenRead),
-                "{desc}: {err}"
-            );
             let msg = err.error.message().to_string();
             if props.contains("bogus") {
+                // A URI that names no store is a settings mistake, like a bad stream name.
+                assert!(err.error.matches(gst::ResourceError::Settings), "{desc}: {err}");
                 assert!(msg.contains("Cannot open store"), "{desc}: {err}");
             } else {
+                assert!(
+                    err.error.matches(gst::ResourceError::OpenWrite)
+                        || err.error.matches(gst::ResourceError::OpenRead),
+                    "{desc}: {err}"
+                );
+                // The failure's kind travels in the details, for applications that retry.
+                assert_eq!(
+                    err.store.as_ref().map(|s| (s.kind.as_str(), s.transient)),
+                    Some(("unreachable", true)),
+                    "{desc}: {err}"
+                );
                 // The Pravega backend connects lazily: opening the stream is what fails, and it says why.
                 assert!(
                     msg.contains("Cannot open") && msg.contains("127.0.0.1:1"),
