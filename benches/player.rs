@@ -18,6 +18,7 @@ use gst::prelude::*;
 use hindsight::engine::player::{Player, StartAt};
 use hindsight_store::video::IndexReader;
 use hindsight_store::{search, StoreUri, StreamName, Timestamp};
+use hindsight_testkit::{ms, ratio, Latencies};
 use relm4::gtk;
 use relm4::gtk::prelude::*;
 
@@ -102,30 +103,36 @@ fn main() {
         screen.settle();
     }
 
-    let (s, f) = (sorted(&store_seeks), sorted(&file_seeks));
+    let (s, f) = (
+        Latencies::new(store_seeks.iter().copied()),
+        Latencies::new(file_seeks.iter().copied()),
+    );
     println!("scrub, seek -> new frame painted ({SEEKS} seeks, paused):");
     println!(
         "  store (Player):            p50 {}  p95 {}",
-        ms(pct(&s, 0.5)),
-        ms(pct(&s, 0.95))
+        ms(s.p50()),
+        ms(s.p95())
     );
     println!(
         "  baseline (MP4 file):       p50 {}  p95 {}",
-        ms(pct(&f, 0.5)),
-        ms(pct(&f, 0.95))
+        ms(f.p50()),
+        ms(f.p95())
     );
     println!(
         "  ratio store/file:          p50 {:.2}x  p95 {:.2}x",
-        ratio(pct(&s, 0.5), pct(&f, 0.5)),
-        ratio(pct(&s, 0.95), pct(&f, 0.95))
+        ratio(s.p50(), f.p50()),
+        ratio(s.p95(), f.p95())
     );
-    let (s, f) = (sorted(&store_cold), sorted(&file_cold));
+    let (s, f) = (
+        Latencies::new(store_cold.iter().copied()),
+        Latencies::new(file_cold.iter().copied()),
+    );
     println!("cold start, pipeline built -> first frame painted (median of 3):");
     println!(
         "  store {}  baseline file {}  ratio {:.2}x",
-        ms(pct(&s, 0.5)),
-        ms(pct(&f, 0.5)),
-        ratio(pct(&s, 0.5), pct(&f, 0.5))
+        ms(s.p50()),
+        ms(f.p50()),
+        ratio(s.p50(), f.p50())
     );
     process_cold_start(&store_dir, &dir);
     let _ = std::fs::remove_dir_all(&dir);
@@ -272,13 +279,16 @@ fn process_cold_start(store: &Path, dir: &Path) {
             base.push(start.elapsed());
         }
     }
-    let (t, b) = (sorted(&times), sorted(&base));
+    let (t, b) = (
+        Latencies::new(times.iter().copied()),
+        Latencies::new(base.iter().copied()),
+    );
     println!("process cold start, exec -> first frame (median of 3, ~0.1 s resolution for hindsight):");
     println!(
         "  hindsight play {}  baseline gst-launch-1.0 file->ximagesink {}  ratio {:.2}x",
-        ms(pct(&t, 0.5)),
-        ms(pct(&b, 0.5)),
-        ratio(pct(&t, 0.5), pct(&b, 0.5))
+        ms(t.p50()),
+        ms(b.p50()),
+        ratio(t.p50(), b.p50())
     );
 }
 
@@ -321,25 +331,4 @@ fn offsets() -> Vec<u64> {
             (seed >> 11) % (3590 * 1_000_000_000)
         })
         .collect()
-}
-
-fn sorted(v: &[Duration]) -> Vec<Duration> {
-    let mut s = v.to_vec();
-    s.sort();
-    s
-}
-
-fn pct(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1e3)
-}
-
-fn ratio(a: Duration, b: Duration) -> f64 {
-    a.as_secs_f64() / b.as_secs_f64().max(1e-9)
 }

@@ -37,19 +37,11 @@ fn record_pipeline(store: &Path, stream: &str, seconds: u32, live: bool) -> gst:
     pipeline
 }
 
+/// Waits for a recording to finish.
 fn wait_eos(pipeline: &gst::Pipeline) {
-    let bus = pipeline.bus().expect("bus");
-    let msg = bus
-        .timed_pop_filtered(
-            gst::ClockTime::from_seconds(60),
-            &[gst::MessageType::Eos, gst::MessageType::Error],
-        )
+    hindsight_testkit::pipeline::wait_eos(pipeline, Duration::from_secs(60))
         .expect("recording finished in time");
-    assert!(
-        matches!(msg.view(), gst::MessageView::Eos(_)),
-        "recording failed: {msg:?}"
-    );
-    pipeline.set_state(gst::State::Null).expect("stop");
+    hindsight_testkit::pipeline::stop(pipeline);
 }
 
 struct App {
@@ -264,4 +256,29 @@ fn the_stream_watched_last_is_reopened_from_gsettings() {
     app.wait_for("the saved stream reopened", Duration::from_secs(30), |s| {
         s["stream"] == "site/door" && position(s) > 0
     });
+}
+
+/// Translations work end to end: with `LANGUAGE=de` the overlay over the video is German. The stream is not being
+/// recorded, so `--live` lands on its newest key frame and the overlay says there is no recording any more.
+#[test]
+fn the_app_speaks_german_with_language_de() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let store = work.path().join("store");
+    wait_eos(&record_pipeline(&store, "site/gate", 4, false));
+    // gettext ignores LANGUAGE in the C locale; C.UTF-8 is always there.
+    let env = [
+        ("GSETTINGS_BACKEND", Path::new("memory")),
+        ("LANG", Path::new("C.UTF-8")),
+        ("LANGUAGE", Path::new("de")),
+    ];
+    let app = App::start_with(
+        &store,
+        &["play", "site/gate", "--live"],
+        work.path().join("de.json"),
+        &env,
+    );
+    let shown = app.wait_for("the German overlay", Duration::from_secs(30), |s| {
+        s["overlay"].is_string()
+    });
+    assert_eq!(shown["overlay"], "Keine Aufnahme mehr", "{shown}");
 }

@@ -1,7 +1,8 @@
 //! The library: one row per video stream with its recorded span, size and whether it is being written.
 
 use gettextrs::gettext;
-use hindsight_store::video::VideoSummary;
+use hindsight_store::video::{list_video_streams, summarize, VideoSummary};
+use hindsight_store::Backend;
 use relm4::adw::prelude::*;
 use relm4::factory::{DynamicIndex, FactoryComponent, FactorySender};
 use relm4::{adw, gtk};
@@ -44,6 +45,19 @@ impl LibraryEntry {
     pub fn local(summary: &VideoSummary) -> Self {
         Self::new(summary, localtime::format)
     }
+}
+
+/// Reads the library: a summary of every video stream (blocking: run it off the main thread).
+pub fn load(store: &dyn Backend) -> Result<Vec<LibraryEntry>, String> {
+    let names = list_video_streams(store).map_err(|e| e.to_string())?;
+    names
+        .iter()
+        .map(|n| {
+            summarize(store, n)
+                .map(|s| LibraryEntry::local(&s))
+                .map_err(|e| format!("{n}: {e}"))
+        })
+        .collect()
 }
 
 /// Output of a row.

@@ -2,6 +2,7 @@
 //! directly: blocking store access runs in relm4 commands off the main thread.
 
 mod actions;
+mod jobs;
 mod library;
 mod localtime;
 mod player;
@@ -13,6 +14,7 @@ mod status_report;
 mod timeline;
 mod timeline_model;
 pub mod window;
+mod window_state;
 
 use std::sync::Arc;
 

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gettextrs::gettext;
-use hindsight_store::video::{list_video_streams, summarize};
 use hindsight_store::{Backend, StreamName};
 use relm4::adw::prelude::*;
 use relm4::factory::FactoryVecDeque;
@@ -18,13 +17,13 @@ use crate::engine::job::JobEvent;
 use crate::engine::player::StartAt;
 use crate::engine::profile;
 use crate::engine::recorder::{Source, TEST_PATTERN_STREAM};
-use crate::settings::{Settings, WindowState};
-use crate::ui::library::{LibraryEntry, RowOutput};
+use crate::settings::Settings;
+use crate::ui::library::{self, LibraryEntry, RowOutput};
 use crate::ui::player::{OpenRequest, PlayerMsg, PlayerOutput, PlayerPage};
 use crate::ui::record_dialog::{self, RecordRequest};
 use crate::ui::recording::{ActiveRecording, RecordJobEvent};
 use crate::ui::shortcuts::{self, Shortcut};
-use crate::ui::{actions, preferences};
+use crate::ui::{actions, jobs, preferences, window_state};
 
 /// How often the library re-reads the store; cheap (two index records per stream).
 const REFRESH_INTERVAL: Duration = Duration::from_secs(3);
@@ -97,18 +96,6 @@ pub struct Window {
     settings: Settings,
     /// Reopen the last stream once the first listing shows it still exists.
     restore_last: bool,
-}
-
-fn load(store: &dyn Backend) -> Result<Vec<LibraryEntry>, String> {
-    let names = list_video_streams(store).map_err(|e| e.to_string())?;
-    names
-        .iter()
-        .map(|n| {
-            summarize(store, n)
-                .map(|s| LibraryEntry::local(&s))
-                .map_err(|e| format!("{n}: {e}"))
-        })
-        .collect()
 }
 
 #[relm4::component(pub)]
@@ -301,7 +288,7 @@ impl Component for Window {
         shortcuts::install(&root, model.player_active.clone(), move |s| {
             input.emit(Msg::Shortcut(s))
         });
-        restore_window_state(&root, &model.settings);
+        window_state::restore(&root, &model.settings);
         let (settings, uri, input) = (
             model.settings.clone(),
             model.store.uri(),
@@ -333,7 +320,7 @@ impl Component for Window {
                 }
                 self.loading = true;
                 let store = self.store.clone();
-                sender.spawn_oneshot_command(move || CmdOut::Listed(load(store.as_ref())));
+                sender.spawn_oneshot_command(move || CmdOut::Listed(library::load(store.as_ref())));
             }
             Msg::Open(name) => match StreamName::parse(&name) {
                 Ok(stream) => self.open_player(stream, StartAt::Earliest),
@@ -473,43 +460,12 @@ impl Window {
             self.toast(&gettext("A recording is already running"));
             return;
         }
-        let started = ActiveRecording::start(self.store.clone(), req, |mut job| {
-            sender.command(move |out, shutdown| {
-                shutdown
-                    .register(async move {
-                        while let Some(event) = job.next().await {
-                            if out.send(CmdOut::Record(event)).is_err() {
-                                break;
-                            }
-                        }
-                    })
-                    .drop_on_shutdown()
-            });
+        let started = ActiveRecording::start(self.store.clone(), req, |job| {
+            jobs::forward(sender, job, CmdOut::Record)
         });
         match started {
             Ok(rec) => self.recording = Some(rec),
             Err(e) => self.toast(&format!("{}: {e:#}", gettext("Cannot start the recorder"))),
         }
     }
-}
-
-/// Restores the saved window size and saves it again when the window closes.
-fn restore_window_state(window: &adw::ApplicationWindow, settings: &Settings) {
-    let state = settings.window_state();
-    window.set_default_size(state.width, state.height);
-    if state.maximized {
-        window.maximize();
-    }
-    let settings = settings.clone();
-    window.connect_close_request(move |w| {
-        // default-size follows the user's resizing while not maximized: the size to come back to.
-        let (width, height) = w.default_size();
-        settings.set_window_state(WindowState {
-            width,
-            height,
-            maximized: w.is_maximized(),
-        });
-        settings.sync();
-        gtk::glib::Propagation::Proceed
-    });
 }

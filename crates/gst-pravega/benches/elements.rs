@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 use gst::prelude::*;
 use hindsight_store::video::{IndexReader, VideoStreamNames};
 use hindsight_store::{search, StoreUri, StreamName};
+use hindsight_testkit::pipeline::{launch, stop, wait_eos};
+use hindsight_testkit::{ms, Latencies};
 
 fn main() {
     gst::init().expect("gst::init");
@@ -50,57 +52,12 @@ fn main() {
 // ---------------------------------------------------------------------------------------------------------
 // Helpers
 
-fn launch(desc: &str) -> gst::Pipeline {
-    gst::parse::launch(desc)
-        .unwrap_or_else(|e| panic!("cannot parse {desc}: {e}"))
-        .downcast::<gst::Pipeline>()
-        .expect("a pipeline")
-}
-
 fn element<T: IsA<gst::Element>>(pipeline: &gst::Pipeline, name: &str) -> T {
     pipeline
         .by_name(name)
         .unwrap_or_else(|| panic!("no element {name}"))
         .downcast::<T>()
         .unwrap_or_else(|_| panic!("{name} has another type"))
-}
-
-/// Waits for EOS; panics on an error or timeout.
-fn wait_eos(pipeline: &gst::Pipeline, timeout: Duration) {
-    let bus = pipeline.bus().expect("bus");
-    let msg = bus
-        .timed_pop_filtered(
-            gst::ClockTime::from_nseconds(timeout.as_nanos() as u64),
-            &[gst::MessageType::Eos, gst::MessageType::Error],
-        )
-        .unwrap_or_else(|| panic!("no EOS within {timeout:?}"));
-    if let gst::MessageView::Error(e) = msg.view() {
-        panic!("pipeline error: {} ({:?})", e.error(), e.debug());
-    }
-}
-
-fn stop(pipeline: &gst::Pipeline) {
-    let _ = pipeline.set_state(gst::State::Null);
-    let _ = pipeline.state(gst::ClockTime::from_seconds(5));
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let i = ((sorted.len() - 1) as f64 * p).round() as usize;
-    sorted[i]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.3} ms", d.as_secs_f64() * 1e3)
-}
-
-/// Sorted copy.
-fn sorted(v: &[Duration]) -> Vec<Duration> {
-    let mut s = v.to_vec();
-    s.sort();
-    s
 }
 
 /// Detects, in mp4mux's output (moof, mdat header, sample data as separate buffers), the buffer that
@@ -252,7 +209,7 @@ fn tail_latency(store: &str, label: &str, stream: &str) {
         times
     };
     writer.set_state(gst::State::Playing).expect("writer playing");
-    wait_eos(&writer, Duration::from_secs(60));
+    wait_eos(&writer, Duration::from_secs(60)).expect("recording");
     stop(&writer);
     // The last fragment is complete in the store once the writer stopped; give the reader a moment.
     let written = sink_times.lock().expect("times").len();
@@ -268,10 +225,10 @@ fn tail_latency(store: &str, label: &str, stream: &str) {
     let base_times = base_times.lock().expect("times").clone();
     // The last fragment holds two samples and is written at EOS, not at frame pace: leave it out.
     let n = sink_times.len().min(read_times.len()).saturating_sub(1);
-    let store_lat = sorted(&latencies(&sink_times[..n], &read_times[..n], WARMUP));
-    let end_to_end = sorted(&latencies(&tee_times[..n], &read_times[..n], WARMUP));
+    let store_lat = Latencies::new(latencies(&sink_times[..n], &read_times[..n], WARMUP));
+    let end_to_end = Latencies::new(latencies(&tee_times[..n], &read_times[..n], WARMUP));
     let nb = tee_times.len().min(base_times.len()).saturating_sub(1);
-    let base_lat = sorted(&latencies(&tee_times[..nb], &base_times[..nb], WARMUP));
+    let base_lat = Latencies::new(latencies(&tee_times[..nb], &base_times[..nb], WARMUP));
     println!("== tail latency, 30 fps live 320x240 H.264 fMP4, {label} ==");
     println!(
         "frames written {}, read {}, measured {} (first {WARMUP} skipped)",
@@ -281,19 +238,19 @@ fn tail_latency(store: &str, label: &str, stream: &str) {
     );
     println!(
         "store: pravegasink input -> pravegasrc ! appsink: p50 {}  p99 {}  max {}",
-        ms(percentile(&store_lat, 0.5)),
-        ms(percentile(&store_lat, 0.99)),
-        ms(percentile(&store_lat, 1.0))
+        ms(store_lat.p50()),
+        ms(store_lat.p99()),
+        ms(store_lat.max())
     );
     println!(
         "store incl. tee+queue: tee input -> pravegasrc ! appsink: p50 {}  p99 {}",
-        ms(percentile(&end_to_end, 0.5)),
-        ms(percentile(&end_to_end, 0.99))
+        ms(end_to_end.p50()),
+        ms(end_to_end.p99())
     );
     println!(
         "baseline: tee input -> queue ! appsink (no store):       p50 {}  p99 {}",
-        ms(percentile(&base_lat, 0.5)),
-        ms(percentile(&base_lat, 0.99))
+        ms(base_lat.p50()),
+        ms(base_lat.p99())
     );
     println!("goal: store p99 <= 5 ms\n");
 }
@@ -324,7 +281,7 @@ fn seek_latency(dir: &Path) {
         file.display()
     ));
     writer.set_state(gst::State::Playing).expect("writer playing");
-    wait_eos(&writer, Duration::from_secs(600));
+    wait_eos(&writer, Duration::from_secs(600)).expect("recording");
     stop(&writer);
     let generated = started.elapsed();
 
@@ -367,7 +324,10 @@ fn seek_latency(dir: &Path) {
     let open_file = without_mfra(&file);
     let file = seeks(&format!("filesrc location=\"{}\"", file.display()), &offsets);
     let open_file = seeks(&format!("filesrc location=\"{}\"", open_file.display()), &offsets);
-    let (s50, s95) = (percentile(&store.frame, 0.5), percentile(&store.frame, 0.95));
+    let (s50, s95) = (
+        Latencies::new(store.frame.iter().copied()).percentile(0.5),
+        Latencies::new(store.frame.iter().copied()).percentile(0.95),
+    );
     println!("seek -> first decoded frame at the appsink:");
     println!(
         "store:    pravegasrc ! qtdemux ! ... ! appsink:         p50 {}  p95 {}",
@@ -378,7 +338,10 @@ fn seek_latency(dir: &Path) {
         ("file with mfra (as closed by mp4mux)", &file),
         ("file without mfra (as while recording)", &open_file),
     ] {
-        let (f50, f95) = (percentile(&f.frame, 0.5), percentile(&f.frame, 0.95));
+        let (f50, f95) = (
+            Latencies::new(f.frame.iter().copied()).percentile(0.5),
+            Latencies::new(f.frame.iter().copied()).percentile(0.95),
+        );
         println!(
             "baseline: filesrc ! qtdemux ! ... ! appsink, {what}: p50 {}  p95 {}",
             ms(f50),
@@ -398,10 +361,10 @@ fn seek_latency(dir: &Path) {
     ] {
         println!(
             "  {what}: {} / {} / {} / {}",
-            ms(percentile(&st.returned, 0.5)),
-            ms(percentile(&st.source, 0.5)),
-            ms(percentile(&st.parser, 0.5)),
-            ms(percentile(&st.frame, 0.5))
+            ms(Latencies::new(st.returned.iter().copied()).percentile(0.5)),
+            ms(Latencies::new(st.source.iter().copied()).percentile(0.5)),
+            ms(Latencies::new(st.parser.iter().copied()).percentile(0.5)),
+            ms(Latencies::new(st.frame.iter().copied()).percentile(0.5))
         );
     }
     println!(
@@ -423,8 +386,8 @@ fn seek_latency(dir: &Path) {
     println!(
         "cold start, NULL -> first decoded frame at a random time (p50 of 10): store (start-mode=timestamp) {}, \
          file (preroll, then seek) {}\n",
-        ms(percentile(&store_cold, 0.5)),
-        ms(percentile(&file_cold, 0.5))
+        ms(Latencies::new(store_cold.iter().copied()).percentile(0.5)),
+        ms(Latencies::new(file_cold.iter().copied()).percentile(0.5))
     );
 }
 
@@ -620,7 +583,7 @@ fn cold_starts(source: impl Fn(u64) -> String, targets: &[u64], seek: bool) -> V
 /// p50 of the storage API's key-frame search alone (what pravegasrc does in `do_seek`).
 fn index_search(backend: &Arc<dyn hindsight_store::Backend>, name: &StreamName, targets: &[u64]) -> Duration {
     let mut index = IndexReader::open(backend.as_ref(), name).expect("index");
-    let mut times: Vec<Duration> = targets
+    let times: Vec<Duration> = targets
         .iter()
         .map(|&t| {
             let started = Instant::now();
@@ -630,8 +593,7 @@ fn index_search(backend: &Arc<dyn hindsight_store::Backend>, name: &StreamName, 
             started.elapsed()
         })
         .collect();
-    times.sort();
-    percentile(&times, 0.5)
+    Latencies::new(times).p50()
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -675,7 +637,7 @@ fn sink_throughput(dir: &Path) {
             src.push_buffer(b).expect("push");
         }
         src.end_of_stream().expect("eos");
-        wait_eos(&pipeline, Duration::from_secs(600));
+        wait_eos(&pipeline, Duration::from_secs(600)).expect("pipeline");
         stop(&pipeline);
         started.elapsed()
     };

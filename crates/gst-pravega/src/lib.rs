@@ -9,10 +9,12 @@
 //! Both use the storage API of `hindsight-store`, so the embedded store and Pravega work alike; a process shares
 //! one store per address among all its elements ([`location`]). Store failures are element errors whose details
 //! say what kind of failure it was ([`errors`]). The app
-//! registers them statically with [`register_static`]; the cdylib is the loadable plugin `libgstpravega.so`.
+//! registers them statically with [`register_static`]; the crate `gst-plugin-pravega-loadable` builds the
+//! loadable plugin `libgstpravega.so` around [`register_elements`].
 
 pub mod errors;
 pub mod fmp4;
+mod lifecycle;
 pub mod location;
 mod pravegasink;
 mod pravegasrc;
@@ -23,30 +25,18 @@ use gst::glib;
 pub use errors::StoreErrorInfo;
 pub use settings::{EndMode, StartMode, TimestampMode};
 
-fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
+/// Registers both elements with `plugin` (the loadable plugin's init calls this too).
+pub fn register_elements(plugin: Option<&gst::Plugin>) -> Result<(), glib::BoolError> {
     pravegasink::register(plugin)?;
     pravegasrc::register(plugin)?;
     Ok(())
 }
 
-gst::plugin_define!(
-    pravega,
-    env!("CARGO_PKG_DESCRIPTION"),
-    plugin_init,
-    concat!(env!("CARGO_PKG_VERSION"), "-", env!("COMMIT_ID")),
-    "GPL",
-    env!("CARGO_PKG_NAME"),
-    env!("CARGO_PKG_NAME"),
-    env!("CARGO_PKG_REPOSITORY"),
-    env!("BUILD_REL_DATE")
-);
-
-/// Registers the elements in this process without loading a plugin file. Idempotent: GStreamer ignores a
-/// second registration of the same static plugin.
+/// Registers the elements in this process without loading a plugin file. Idempotent.
 pub fn register_static() -> Result<(), glib::BoolError> {
     if gst::ElementFactory::find("pravegasink").is_some() && gst::ElementFactory::find("pravegasrc").is_some()
     {
         return Ok(());
     }
-    plugin_register_static()
+    register_elements(None)
 }

@@ -10,14 +10,10 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use hindsight_store::{Backend, EmbeddedStore, Interrupt, PravegaStore, StreamName, WaitOutcome};
+use hindsight_testkit::Latencies;
 
 const ROUNDS: usize = 300;
 const FRAME: usize = 4096;
-
-fn pct(sorted: &[Duration], p: f64) -> f64 {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)].as_secs_f64() * 1e3
-}
 
 fn measure(label: &str, backend: &dyn Backend, name: &StreamName) {
     backend.create(name).expect("create stream");
@@ -56,20 +52,12 @@ fn measure(label: &str, backend: &dyn Backend, name: &StreamName) {
             wake.push(at.saturating_duration_since(start));
         }
         drop(tx);
-        wake.sort();
-        append.sort();
+        let (wake, append) = (Latencies::new(wake), Latencies::new(append));
         println!(
-            "{label:>9}: append -> waiting reader returns  p50 {:7.3} ms  p99 {:7.3} ms  max {:7.3} ms  (n={ROUNDS}, {FRAME} B)",
-            pct(&wake, 0.5),
-            pct(&wake, 0.99),
-            pct(&wake, 1.0)
+            "{label:>9}: append -> waiting reader returns  {}  (n={ROUNDS}, {FRAME} B)",
+            wake.summary()
         );
-        println!(
-            "{label:>9}: append call returns            p50 {:7.3} ms  p99 {:7.3} ms  max {:7.3} ms",
-            pct(&append, 0.5),
-            pct(&append, 0.99),
-            pct(&append, 1.0)
-        );
+        println!("{label:>9}: append call returns            {}", append.summary());
     });
     drop(w);
     if let Err(e) = backend.delete(name) {

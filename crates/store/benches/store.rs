@@ -24,6 +24,7 @@ use hindsight_store::video::{IndexPolicy, IndexReader};
 use hindsight_store::{
     Backend, EmbeddedStore, Interrupt, ReadOutcome, StreamName, Timestamp, VideoReader, VideoWriter,
 };
+use hindsight_testkit::{ratio, Latencies};
 
 const MIB: usize = 1024 * 1024;
 const FRAME_INTERVAL: Duration = Duration::from_millis(40);
@@ -151,11 +152,6 @@ fn bench_appends(c: &mut Criterion) {
     }
 }
 
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort_unstable();
-    v[v.len() / 2]
-}
-
 /// `median(how) / median(baseline)` over `reps` back-to-back pairs of `frames` appends.
 fn append_ratio(how: Appender, baseline: Appender, size: usize, frames: u64, reps: usize) -> f64 {
     let payload = vec![0x5Au8; size];
@@ -164,7 +160,7 @@ fn append_ratio(how: Appender, baseline: Appender, size: usize, frames: u64, rep
         base.push(time_appends(baseline, &payload, frames));
         measured.push(time_appends(how, &payload, frames));
     }
-    median(measured).as_secs_f64() / median(base).as_secs_f64()
+    ratio(Latencies::new(measured).p50(), Latencies::new(base).p50())
 }
 
 /// An embedded index stream of `n` records: 25 frames/s of 40 KiB each, three of four records key frames
@@ -253,7 +249,10 @@ fn search_ratio(store: &EmbeddedStore, n: u64, searches: usize, scans: usize) ->
         let found = search::seek_target_at_or_before(&mut index, t).expect("search");
         assert_eq!(found.map(|(_, r)| r), scanned, "search and scan disagree at {t}");
     }
-    (median(search_times), median(scan_times))
+    (
+        Latencies::new(search_times).p50(),
+        Latencies::new(scan_times).p50(),
+    )
 }
 
 /// Microseconds from an append to the return of a reader blocked in `next_frame` in another thread.
@@ -293,11 +292,6 @@ fn wake_up_latencies(samples: usize) -> Vec<Duration> {
     reader_thread.join().expect("reader thread");
     latencies.sort_unstable();
     latencies
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    let i = ((sorted.len() - 1) as f64 * p).round() as usize;
-    sorted[i].as_secs_f64() * 1e6
 }
 
 fn main() {
@@ -379,12 +373,10 @@ fn main() {
         scan.as_secs_f64() / search.as_secs_f64()
     );
 
-    let latencies = wake_up_latencies(if full { 500 } else { 20 });
+    let latencies = Latencies::new(wake_up_latencies(if full { 500 } else { 20 }));
     println!(
-        "tail wake-up append -> next_frame over {} samples: p50 {:.0} us, p99 {:.0} us, max {:.0} us",
+        "tail wake-up append -> next_frame over {} samples: {}",
         latencies.len(),
-        percentile(&latencies, 0.50),
-        percentile(&latencies, 0.99),
-        percentile(&latencies, 1.0)
+        latencies.summary()
     );
 }

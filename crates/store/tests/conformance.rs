@@ -19,6 +19,7 @@ use hindsight_store::{
     copy_video_stream, Backend, ByteReader, EmbeddedStore, Interrupt, PravegaStore, ReadOutcome, StoreError,
     StreamName, VideoReader, VideoWriter, WaitOutcome,
 };
+use hindsight_testkit::{ms, Latencies};
 
 /// A backend under test and a scope of its own.
 struct Fixture {
@@ -219,15 +220,6 @@ fn read_stream(b: &dyn Backend, name: &StreamName) -> Vec<u8> {
     read_range(r.as_mut(), info.head, info.tail)
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
-
 fn every_key_frame() -> IndexPolicy {
     IndexPolicy {
         min_interval: Duration::ZERO,
@@ -378,18 +370,12 @@ fn tail_wait_wakes_on_append(f: &Fixture) {
     }
     drop(tx);
     waiter.join().expect("waiter thread");
-    latencies.sort();
-    let (p50, p99, max) = (
-        percentile(&latencies, 0.5),
-        percentile(&latencies, 0.99),
-        latencies[ROUNDS - 1],
-    );
+    let latencies = Latencies::new(latencies);
+    let (p50, max) = (latencies.p50(), latencies.max());
     println!(
-        "tail latency [{}] append -> waiting reader returns: p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms (n={ROUNDS})",
+        "tail latency [{}] append -> waiting reader returns: {} (n={ROUNDS})",
         f.label,
-        ms(p50),
-        ms(p99),
-        ms(max)
+        latencies.summary()
     );
     assert!(p50 < Duration::from_millis(100), "p50 tail latency {p50:?}");
     assert!(max < Duration::from_secs(2), "max tail latency {max:?}");
@@ -414,7 +400,7 @@ fn wait_returns_promptly_on_interrupt(f: &Fixture) {
         let fired_at = fired.join().expect("interrupt thread");
         let delay = returned.saturating_duration_since(fired_at);
         println!(
-            "interrupt [{}] round {round}: wait returned {:.3} ms after interrupt()",
+            "interrupt [{}] round {round}: wait returned {} after interrupt()",
             f.label,
             ms(delay)
         );
@@ -532,7 +518,7 @@ fn seal_stops_appends_and_ends_waits(f: &Fixture) {
     let (outcome, _, mut r) = waiter.join().expect("waiter");
     let delay = sealed_at.elapsed();
     println!(
-        "seal [{}]: seal() returned and the waiting reader ended within {:.3} ms",
+        "seal [{}]: seal() returned and the waiting reader ended within {}",
         f.label,
         ms(delay)
     );
@@ -701,7 +687,7 @@ fn video_reader_follows_live_writer(f: &Fixture) {
         }
     }
     let sent = writer.join().expect("writer thread");
-    let mut delays: Vec<Duration> = got
+    let delays: Vec<Duration> = got
         .iter()
         .map(|(seq, at)| at.saturating_duration_since(sent[*seq as usize]))
         .collect();
@@ -709,12 +695,10 @@ fn video_reader_follows_live_writer(f: &Fixture) {
         got.iter().map(|g| g.0).collect::<Vec<_>>(),
         (0..20).collect::<Vec<_>>()
     );
-    delays.sort();
     println!(
-        "live frames [{}] append start -> next_frame returns: p50 {:.3} ms, max {:.3} ms (n=20)",
+        "live frames [{}] append start -> next_frame returns: {} (n=20)",
         f.label,
-        ms(percentile(&delays, 0.5)),
-        ms(delays[19])
+        Latencies::new(delays).summary()
     );
 }
 

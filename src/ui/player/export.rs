@@ -11,6 +11,7 @@ use super::{PlayerCmd, PlayerMsg, PlayerPage, PlayerWidgets};
 use crate::engine::export::{self, ExportOptions, ExportSummary};
 use crate::engine::job::{Canceller, Job, JobEvent};
 use crate::human;
+use crate::ui::jobs;
 use crate::ui::localtime;
 use crate::ui::timeline_model::{clip_file_name, ClipSelection};
 
@@ -136,7 +137,7 @@ impl PlayerPage {
         let job = Job::spawn("export", move |ctx| {
             export::run(&opts, ctx.cancel_flag(), |f| ctx.progress(f))
         });
-        let mut job = match job {
+        let job = match job {
             Ok(job) => job,
             Err(e) => {
                 self.toast(sender, format!("{}: {e:#}", gettext("Cannot start the export")));
@@ -147,17 +148,7 @@ impl PlayerPage {
             canceller: job.canceller(),
             output: output.clone(),
         });
-        sender.command(move |out, shutdown| {
-            shutdown
-                .register(async move {
-                    while let Some(event) = job.next().await {
-                        if out.send(PlayerCmd::Export(event)).is_err() {
-                            break;
-                        }
-                    }
-                })
-                .drop_on_shutdown()
-        });
+        jobs::forward(sender, job, PlayerCmd::Export);
         let name = output
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())

@@ -6,22 +6,24 @@
 //! 128 KiB buffer only at key frames. With `video/quicktime` input the element assembles mp4mux's separate
 //! moof/mdat buffers into one fragment per frame and puts ftyp+moov in front of every key frame.
 
-use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::sync::{LazyLock, Mutex};
+use std::time::Duration;
 
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
 use gst_base::prelude::*;
 use gst_base::subclass::prelude::*;
-use hindsight_store::retention::{self, RetentionPolicy};
-use hindsight_store::video::{IndexPolicy, VideoWriter};
-use hindsight_store::{Backend, StreamName, Timestamp};
+use hindsight_store::retention::RetentionPolicy;
 
-use crate::errors;
 use crate::fmp4::{Assembler, BufferMeta};
-use crate::location::{self, Location, OpenError};
+use crate::lifecycle::{self, lock};
+use crate::location::{self, Location};
 use crate::settings::TimestampMode;
+
+mod writing;
+
+use writing::Started;
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(
@@ -72,215 +74,11 @@ impl Default for Settings {
     }
 }
 
-struct Started {
-    store: Arc<dyn Backend>,
-    name: StreamName,
-    writer: Option<VideoWriter>,
-    assembler: Option<Assembler>,
-    /// Unix nanoseconds minus pipeline clock time, measured once so frames stay evenly spaced.
-    clock_to_unix: Option<i128>,
-    /// TAI of running time 0 in `base-plus-running-time` mode, fixed at the first buffer.
-    base: Option<Timestamp>,
-    end: Option<Timestamp>,
-    retention: RetentionPolicy,
-    /// A retention pass is due: at the first frame (old footage goes at once) and after each indexed key frame.
-    retention_due: bool,
-    last_retention: Option<Instant>,
-    seal: bool,
-    frames: u64,
-}
-
 /// The element's instance data.
 #[derive(Default)]
 pub struct PravegaSink {
     settings: Mutex<Settings>,
     state: Mutex<Option<Started>>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panic elsewhere must not turn every later call into a panic too.
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn unix_now_ns() -> i128 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos() as i128)
-        .unwrap_or(0)
-}
-
-impl PravegaSink {
-    /// Opens the store and the stream's writer as the settings say.
-    fn open(&self) -> Result<Started, OpenError> {
-        let s = lock(&self.settings).clone();
-        let (store, name) = s.location.open(true)?;
-        let policy = IndexPolicy {
-            min_interval: Duration::from_secs_f64(s.index_min_sec.max(0.0)),
-            max_interval: Duration::from_secs_f64(s.index_max_sec.max(0.0)),
-        };
-        let writer = VideoWriter::open(store.as_ref(), &name, policy).map_err(|e| {
-            OpenError::store(
-                &format!("Cannot open stream {name} for writing in {}", store.uri()),
-                e,
-                gst::ResourceError::OpenWrite,
-            )
-        })?;
-        gst::info!(
-            CAT,
-            imp = self,
-            "writing {name} in {} from offset {}",
-            store.uri(),
-            writer.data_tail()
-        );
-        Ok(Started {
-            store,
-            name,
-            writer: Some(writer),
-            assembler: None,
-            clock_to_unix: None,
-            base: (s.timestamp_base > 0).then(|| Timestamp::from_nanos(s.timestamp_base)),
-            end: None,
-            retention: retention_policy(&s),
-            retention_due: true,
-            last_retention: None,
-            seal: s.seal,
-            frames: 0,
-        })
-    }
-
-    fn timestamp_for(&self, state: &mut Started, mode: TimestampMode, meta: &BufferMeta) -> Timestamp {
-        // Decode time keeps stored times increasing with B-frames, and fMP4 fragment times are decode times.
-        let Some(t) = meta.dts.or(meta.pts) else {
-            return Timestamp::from_nanos(0);
-        };
-        match mode {
-            TimestampMode::Tai => Timestamp::from_nanos(t),
-            TimestampMode::BasePlusRunningTime => {
-                let obj = self.obj();
-                let segment = obj.segment();
-                let running = match segment.downcast_ref::<gst::ClockTime>() {
-                    Some(s) => s.to_running_time(gst::ClockTime::from_nseconds(t)),
-                    None => Some(gst::ClockTime::from_nseconds(t)),
-                };
-                let base = *state.base.get_or_insert_with(Timestamp::now);
-                base.saturating_add(Duration::from_nanos(running.map_or(0, |r| r.nseconds())))
-            }
-            TimestampMode::RealtimeClock => {
-                let obj = self.obj();
-                let segment = obj.segment();
-                // Muxers such as mp4mux send a BYTES segment; their buffer times are already running times.
-                let running = match segment.downcast_ref::<gst::ClockTime>() {
-                    Some(s) => s.to_running_time(gst::ClockTime::from_nseconds(t)),
-                    None => Some(gst::ClockTime::from_nseconds(t)),
-                };
-                let (Some(running), Some(base), Some(clock)) = (running, obj.base_time(), obj.clock()) else {
-                    return Timestamp::now();
-                };
-                let clock_time = running.nseconds() as i128 + base.nseconds() as i128;
-                let offset = *state
-                    .clock_to_unix
-                    .get_or_insert_with(|| unix_now_ns() - clock.time().nseconds() as i128);
-                Timestamp::from_unix_nanos(clock_time + offset).unwrap_or_else(|_| Timestamp::now())
-            }
-        }
-    }
-
-    fn write(
-        &self,
-        state: &mut Started,
-        data: &[u8],
-        meta: BufferMeta,
-        key: bool,
-    ) -> Result<(), gst::FlowError> {
-        let mode = lock(&self.settings).timestamp_mode;
-        let ts = self.timestamp_for(state, mode, &meta);
-        let Some(writer) = state.writer.as_mut() else {
-            return Err(gst::FlowError::Flushing);
-        };
-        match writer.append(data, ts, key) {
-            Ok(appended) => {
-                state.frames += 1;
-                if appended.record.is_some_and(|r| r.is_seek_target()) {
-                    state.retention_due = true;
-                }
-                if let Some(d) = meta.duration {
-                    state.end = Some(appended.timestamp.saturating_add(Duration::from_nanos(d)));
-                } else {
-                    state.end = Some(appended.timestamp);
-                }
-                gst::trace!(
-                    CAT,
-                    imp = self,
-                    "frame {} at {} ({} bytes, key {key})",
-                    state.frames,
-                    appended.timestamp,
-                    data.len()
-                );
-                Ok(())
-            }
-            Err(e) => {
-                let context = format!("Cannot append to stream {}", state.name);
-                errors::post(
-                    self.obj().upcast_ref(),
-                    &OpenError::store(&context, e, gst::ResourceError::Write),
-                );
-                Err(gst::FlowError::Error)
-            }
-        }
-    }
-
-    /// Writes the end record (and seals when asked) and releases the writer.
-    fn finish(&self) -> Result<(), gst::ErrorMessage> {
-        let Some(mut state) = lock(&self.state).take() else {
-            return Ok(());
-        };
-        let Some(writer) = state.writer.take() else {
-            return Ok(());
-        };
-        let result = if state.seal {
-            writer.finish_and_seal(state.end)
-        } else {
-            writer.finish(state.end)
-        };
-        result.map_err(|e| {
-            gst::error_msg!(
-                errors::resource_error(e.kind(), gst::ResourceError::Write),
-                ("Cannot finish stream {}: {e}", state.name)
-            )
-        })?;
-        gst::info!(
-            CAT,
-            imp = self,
-            "stopped {} after {} frames",
-            state.name,
-            state.frames
-        );
-        Ok(())
-    }
-
-    fn run_retention(&self, state: &mut Started) {
-        if state.retention.is_unlimited()
-            || !state.retention_due
-            || state
-                .last_retention
-                .is_some_and(|t| t.elapsed() < RETENTION_MIN_INTERVAL)
-        {
-            return;
-        }
-        state.retention_due = false;
-        state.last_retention = Some(Instant::now());
-        match retention::apply(
-            state.store.as_ref(),
-            &state.name,
-            state.retention,
-            Timestamp::now(),
-        ) {
-            Ok(Some(t)) => gst::info!(CAT, imp = self, "retention: {} now starts at {t}", state.name),
-            Ok(None) => gst::debug!(CAT, imp = self, "retention: nothing to delete in {}", state.name),
-            // Retention failing must not stop a recording; the next pass tries again.
-            Err(e) => gst::warning!(CAT, imp = self, "retention on {} failed: {e}", state.name),
-        }
-    }
 }
 
 #[glib::object_subclass]
@@ -417,34 +215,31 @@ impl ElementImpl for PravegaSink {
         &self,
         transition: gst::StateChange,
     ) -> Result<gst::StateChangeSuccess, gst::StateChangeError> {
-        // The base class starts a sink going from NULL to READY; opening here instead of in `start` lets the
-        // error carry the store failure's kind (`start` can only return a plain message).
-        if transition == gst::StateChange::NullToReady {
-            match self.open() {
-                Ok(started) => *lock(&self.state) = Some(started),
-                Err(e) => {
-                    errors::post(self.obj().upcast_ref(), &e);
-                    return Err(gst::StateChangeError);
+        // The base class starts a sink going from NULL to READY.
+        lifecycle::change_state_opening(
+            self.obj().upcast_ref(),
+            transition,
+            gst::StateChange::NullToReady,
+            || {
+                *lock(&self.state) = Some(self.open()?);
+                Ok(())
+            },
+            || self.parent_change_state(transition),
+            || {
+                // The writer lock is released with the end record.
+                if let Err(e) = self.finish() {
+                    gst::warning!(CAT, imp = self, "{e}");
                 }
-            }
-        }
-        let result = self.parent_change_state(transition);
-        if result.is_err() && transition == gst::StateChange::NullToReady {
-            // Nobody will stop what was opened: finish it now, so the writer lock is released.
-            if let Err(e) = self.finish() {
-                gst::warning!(CAT, imp = self, "{e}");
-            }
-        }
-        result
+            },
+        )
     }
 
     fn metadata() -> Option<&'static gst::subclass::ElementMetadata> {
         static META: LazyLock<gst::subclass::ElementMetadata> = LazyLock::new(|| {
-            gst::subclass::ElementMetadata::new(
+            lifecycle::metadata(
                 "Pravega byte-stream sink",
                 "Sink/File/Network",
                 "Appends buffers as frames with a key-frame index to a Hindsight/Pravega video stream",
-                "Hindsight developers",
             )
         });
         Some(&*META)
@@ -459,16 +254,7 @@ impl ElementImpl for PravegaSink {
 
 impl BaseSinkImpl for PravegaSink {
     fn start(&self) -> Result<(), gst::ErrorMessage> {
-        // The writer was opened in `change_state` (NULL to READY, where the base class calls this), so that
-        // a store failure reaches the bus with its kind in the details.
-        if lock(&self.state).is_some() {
-            Ok(())
-        } else {
-            Err(gst::error_msg!(
-                gst::ResourceError::OpenWrite,
-                ("The stream is not open")
-            ))
-        }
+        lifecycle::started(&self.state, gst::ResourceError::OpenWrite)
     }
 
     fn stop(&self) -> Result<(), gst::ErrorMessage> {

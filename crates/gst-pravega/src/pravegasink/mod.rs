@@ -11,11 +11,6 @@ glib::wrapper! {
 }
 
 /// Registers the element with a plugin (or statically).
-pub fn register(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
-    gst::Element::register(
-        Some(plugin),
-        "pravegasink",
-        gst::Rank::NONE,
-        PravegaSink::static_type(),
-    )
+pub fn register(plugin: Option<&gst::Plugin>) -> Result<(), glib::BoolError> {
+    gst::Element::register(plugin, "pravegasink", gst::Rank::NONE, PravegaSink::static_type())
 }

@@ -10,8 +10,7 @@
 //! append (inotify for the embedded store) and returns at once on `unlock` (flushing seek, state change).
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{LazyLock, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::sync::{LazyLock, Mutex};
 
 use gst::glib;
 use gst::prelude::*;
@@ -19,15 +18,17 @@ use gst::subclass::prelude::*;
 use gst_base::prelude::*;
 use gst_base::subclass::base_src::CreateSuccess;
 use gst_base::subclass::prelude::*;
-use hindsight_store::format::MAX_FRAME_PAYLOAD;
 use hindsight_store::search;
-use hindsight_store::video::{Frame, IndexReader, ReadOutcome, VideoReader};
-use hindsight_store::{Backend, IndexRecord, Interrupt, StoreError, StreamName, Timestamp};
+use hindsight_store::video::IndexReader;
+use hindsight_store::{Interrupt, Timestamp};
 
-use crate::errors;
-use crate::fmp4::Retimer;
-use crate::location::{self, Location, OpenError};
+use crate::lifecycle::{self, lock};
+use crate::location::{self, Location};
 use crate::settings::{EndMode, StartMode};
+
+mod reading;
+
+use reading::{caps_for, EndBound, Reading};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(
@@ -36,9 +37,6 @@ static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
         Some("Hindsight stream source"),
     )
 });
-
-/// Longest single tail wait; the loop simply waits again, so this only bounds how stale a wait can get.
-const WAIT_SLICE: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone, Default)]
 struct Settings {
@@ -51,28 +49,6 @@ struct Settings {
     end_timestamp: u64,
 }
 
-#[derive(Debug, Clone, Copy)]
-enum EndBound {
-    Offset(u64),
-    Time(Timestamp),
-}
-
-struct Reading {
-    name: StreamName,
-    reader: VideoReader,
-    retimer: Retimer,
-    end: Option<EndBound>,
-    /// Where the start mode positioned us, for the initial segment.
-    start_record: Option<IndexRecord>,
-    /// Drop frames until a key frame (start in a stream with no index records yet).
-    wait_for_key: bool,
-    /// Push a new segment starting at the next frame's time.
-    need_segment: bool,
-    caps_sent: bool,
-    pending: Option<Frame>,
-    stop_at: Option<Timestamp>,
-}
-
 /// The element's instance data.
 #[derive(Default)]
 pub struct PravegaSrc {
@@ -83,193 +59,6 @@ pub struct PravegaSrc {
     /// Separate from `state` so queries answer while `create` blocks at the tail.
     index: Mutex<Option<IndexReader>>,
     accurate_seek: AtomicBool,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn parse_time(utc: Option<&str>, ts: u64, what: &str) -> Result<Timestamp, OpenError> {
-    if ts > 0 {
-        return Ok(Timestamp::from_nanos(ts));
-    }
-    match utc.filter(|s| !s.is_empty()) {
-        Some(text) => {
-            Timestamp::parse_rfc3339(text).map_err(|e| OpenError::settings(format!("Bad {what}-utc: {e}")))
-        }
-        None => Err(OpenError::settings(format!(
-            "{what}-mode=timestamp needs {what}-utc or {what}-timestamp"
-        ))),
-    }
-}
-
-fn caps_for(payload: &[u8]) -> gst::Caps {
-    match payload.get(4..8) {
-        Some(b"ftyp" | b"moof" | b"styp" | b"moov") => gst::Caps::builder("video/quicktime")
-            .field("variant", "iso")
-            .build(),
-        _ if payload.first() == Some(&0x47) && payload.len() % 188 == 0 => gst::Caps::builder("video/mpegts")
-            .field("systemstream", true)
-            .field("packetsize", 188i32)
-            .build(),
-        _ => gst::Caps::new_empty_simple("application/octet-stream"),
-    }
-}
-
-/// A store failure while opening, with what was being done.
-fn open_failed(name: &StreamName, store: &dyn Backend, e: StoreError) -> OpenError {
-    let message = match &e {
-        StoreError::NotFound(_) => format!("Stream {name} does not exist in {}", store.uri()),
-        e => format!("Cannot open stream {name} for reading in {}: {e}", store.uri()),
-    };
-    OpenError {
-        code: errors::resource_error(e.kind(), gst::ResourceError::OpenRead),
-        message,
-        store_error: Some(e.kind()),
-    }
-}
-
-impl PravegaSrc {
-    fn close(&self) {
-        *lock(&self.state) = None;
-        *lock(&self.index) = None;
-        *lock(&self.interrupt) = None;
-    }
-
-    /// Opens the stream and positions the reader as the start mode says.
-    fn open(&self) -> Result<(), OpenError> {
-        let s = lock(&self.settings).clone();
-        let (store, name) = s.location.open(false)?;
-        let failed = |e| open_failed(&name, store.as_ref(), e);
-        let mut reader = VideoReader::open(store.as_ref(), &name).map_err(failed)?;
-        let index = IndexReader::open(store.as_ref(), &name).map_err(failed)?;
-
-        let mut wait_for_key = false;
-        let start_record = match s.start_mode {
-            StartMode::Earliest => search::first_seek_target(reader.index()).map_err(failed)?,
-            StartMode::Latest => search::last_seek_target(reader.index()).map_err(failed)?,
-            StartMode::Timestamp => {
-                let t = parse_time(s.start_utc.as_deref(), s.start_timestamp, "start")?;
-                match search::seek_target_at_or_before(reader.index(), t).map_err(failed)? {
-                    Some(found) => Some(found),
-                    None => search::first_seek_target(reader.index()).map_err(failed)?,
-                }
-            }
-        }
-        .map(|(_, r)| r);
-        match start_record {
-            Some(rec) => reader.seek(rec.offset),
-            None => {
-                // No key frame indexed yet: take the first key frame that arrives (from the tail for latest).
-                wait_for_key = true;
-                if s.start_mode == StartMode::Latest {
-                    let tail = reader.data_info().map_err(failed)?.tail;
-                    reader.seek(tail);
-                }
-            }
-        }
-        let end = match s.end_mode {
-            EndMode::Unbounded => None,
-            EndMode::Latest => Some(EndBound::Offset(reader.data_info().map_err(failed)?.tail)),
-            EndMode::Timestamp => Some(EndBound::Time(parse_time(
-                s.end_utc.as_deref(),
-                s.end_timestamp,
-                "end",
-            )?)),
-        };
-        let interrupt = Interrupt::new().map_err(failed)?;
-        gst::info!(
-            CAT,
-            imp = self,
-            "reading {name} from {} at offset {}",
-            store.uri(),
-            reader.position()
-        );
-        *lock(&self.interrupt) = Some(interrupt);
-        *lock(&self.index) = Some(index);
-        *lock(&self.state) = Some(Reading {
-            name,
-            reader,
-            retimer: Retimer::new(),
-            end,
-            start_record,
-            wait_for_key,
-            need_segment: start_record.is_none(),
-            caps_sent: false,
-            pending: None,
-            stop_at: None,
-        });
-        Ok(())
-    }
-
-    fn next_frame(&self, st: &mut Reading, interrupt: &Interrupt) -> Result<Frame, gst::FlowError> {
-        if let Some(f) = st.pending.take() {
-            return Ok(f);
-        }
-        loop {
-            // The end of the data at start is reached without waiting for more.
-            if let Some(EndBound::Offset(end)) = st.end {
-                if st.reader.position() >= end {
-                    return Err(gst::FlowError::Eos);
-                }
-            }
-            match st.reader.next_frame(Instant::now() + WAIT_SLICE, interrupt) {
-                Ok(ReadOutcome::Frame(f)) => return Ok(f),
-                Ok(ReadOutcome::TimedOut) => continue,
-                Ok(ReadOutcome::Interrupted) => return Err(gst::FlowError::Flushing),
-                Ok(ReadOutcome::End) => return Err(gst::FlowError::Eos),
-                Err(e) => {
-                    let context = format!("Cannot read stream {}", st.name);
-                    errors::post(
-                        self.obj().upcast_ref(),
-                        &OpenError::store(&context, e, gst::ResourceError::Read),
-                    );
-                    return Err(gst::FlowError::Error);
-                }
-            }
-        }
-    }
-
-    /// Joins continuation frames (no flags, same time) that followed a frame split at the 8 MiB limit. The
-    /// format cannot tell a buffer that ends exactly at the limit from one that continues, so at the tail of
-    /// an unsealed stream such a buffer waits for the next frame to decide.
-    fn join_continuations(
-        &self,
-        st: &mut Reading,
-        interrupt: &Interrupt,
-        mut frame: Frame,
-    ) -> Result<Frame, gst::FlowError> {
-        let mut last_len = frame.payload.len();
-        while last_len == MAX_FRAME_PAYLOAD {
-            let next = match self.next_frame(st, interrupt) {
-                Ok(next) => next,
-                // The data (or the range to read) ends right after a full-size frame: the buffer was an exact
-                // multiple of the frame limit and is complete. The next `create` meets the end again.
-                Err(gst::FlowError::Eos) => break,
-                Err(e) => return Err(e),
-            };
-            if next.header.flags.0 == 0
-                && next.header.timestamp == frame.header.timestamp
-                && !next.discontinuity
-            {
-                last_len = next.payload.len();
-                frame.payload.extend_from_slice(&next.payload);
-            } else {
-                st.pending = Some(next);
-                break;
-            }
-        }
-        Ok(frame)
-    }
-
-    fn segment_at(&self, start: Timestamp) -> gst::FormattedSegment<gst::ClockTime> {
-        let mut seg = gst::FormattedSegment::<gst::ClockTime>::new();
-        let t = gst::ClockTime::from_nseconds(start.nanos());
-        seg.set_start(t);
-        seg.set_time(t);
-        seg.set_position(t);
-        seg
-    }
 }
 
 #[glib::object_subclass]
@@ -368,28 +157,23 @@ impl ElementImpl for PravegaSrc {
         &self,
         transition: gst::StateChange,
     ) -> Result<gst::StateChangeSuccess, gst::StateChangeError> {
-        // The base class starts a source going from READY to PAUSED; opening here instead of in `start` lets
-        // the error carry the store failure's kind (`start` can only return a plain message).
-        if transition == gst::StateChange::ReadyToPaused {
-            if let Err(e) = self.open() {
-                errors::post(self.obj().upcast_ref(), &e);
-                return Err(gst::StateChangeError);
-            }
-        }
-        let result = self.parent_change_state(transition);
-        if result.is_err() && transition == gst::StateChange::ReadyToPaused {
-            self.close();
-        }
-        result
+        // The base class starts a source going from READY to PAUSED.
+        lifecycle::change_state_opening(
+            self.obj().upcast_ref(),
+            transition,
+            gst::StateChange::ReadyToPaused,
+            || self.open(),
+            || self.parent_change_state(transition),
+            || self.close(),
+        )
     }
 
     fn metadata() -> Option<&'static gst::subclass::ElementMetadata> {
         static META: LazyLock<gst::subclass::ElementMetadata> = LazyLock::new(|| {
-            gst::subclass::ElementMetadata::new(
+            lifecycle::metadata(
                 "Pravega byte-stream source",
                 "Source/File/Network",
                 "Reads a Hindsight/Pravega video stream, seeks by time through its index and follows its tail",
-                "Hindsight developers",
             )
         });
         Some(&*META)
@@ -404,16 +188,7 @@ impl ElementImpl for PravegaSrc {
 
 impl BaseSrcImpl for PravegaSrc {
     fn start(&self) -> Result<(), gst::ErrorMessage> {
-        // Opened in `change_state` (READY to PAUSED, where the base class calls this), so that a store
-        // failure reaches the bus with its kind in the details.
-        if lock(&self.state).is_some() {
-            Ok(())
-        } else {
-            Err(gst::error_msg!(
-                gst::ResourceError::OpenRead,
-                ("The stream is not open")
-            ))
-        }
+        lifecycle::started(&self.state, gst::ResourceError::OpenRead)
     }
 
     fn stop(&self) -> Result<(), gst::ErrorMessage> {

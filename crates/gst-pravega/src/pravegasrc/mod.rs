@@ -11,11 +11,6 @@ glib::wrapper! {
 }
 
 /// Registers the element with a plugin (or statically).
-pub fn register(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
-    gst::Element::register(
-        Some(plugin),
-        "pravegasrc",
-        gst::Rank::NONE,
-        PravegaSrc::static_type(),
-    )
+pub fn register(plugin: Option<&gst::Plugin>) -> Result<(), glib::BoolError> {
+    gst::Element::register(plugin, "pravegasrc", gst::Rank::NONE, PravegaSrc::static_type())
 }

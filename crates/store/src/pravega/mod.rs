@@ -37,16 +37,17 @@
 //! typed errors in [`errors`].
 //!
 //! Files: `options` (address + environment), `runtime`, `errors`, `core` (segments, connections, tokens,
-//! lease tables), `conn` (the wire protocol connection), `io` (readers and writers), `lease`, `store`.
+//! lease tables), `conn` (the wire protocol connection), `reader`, `writer`, `lease`, `store`.
 
 mod conn;
 mod core;
 mod errors;
-mod io;
 pub mod lease;
 mod options;
+mod reader;
 mod runtime;
 mod store;
+mod writer;
 
 pub use options::{PravegaOptions, DEFAULT_OP_TIMEOUT};
 pub use store::PravegaStore;

@@ -26,7 +26,7 @@ use super::core::{scoped, Core};
 use super::errors::{controller_err, join_err, unexpected};
 use super::options::PravegaOptions;
 use super::runtime::Rt;
-use super::{io, lease, INDEX_TAG, VIDEO_TAG};
+use super::{lease, reader, writer, INDEX_TAG, VIDEO_TAG};
 
 /// What blocking handles (store, readers, writers) share: the runtime plus the async state.
 pub(crate) struct Shared {
@@ -377,10 +377,10 @@ impl Backend for PravegaStore {
     }
 
     fn writer(&self, name: &StreamName) -> Result<Box<dyn ByteWriter>> {
-        Ok(Box::new(io::PravegaWriter::open(self.shared.clone(), name)?))
+        Ok(Box::new(writer::PravegaWriter::open(self.shared.clone(), name)?))
     }
 
     fn reader(&self, name: &StreamName) -> Result<Box<dyn ByteReader>> {
-        Ok(Box::new(io::PravegaReader::open(self.shared.clone(), name)?))
+        Ok(Box::new(reader::PravegaReader::open(self.shared.clone(), name)?))
     }
 }

@@ -14,28 +14,26 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
-use std::os::fd::{AsFd, AsRawFd};
-use std::os::unix::fs::FileExt;
+use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use nix::fcntl::{fcntl, FcntlArg};
 use nix::libc;
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
 
-use crate::backend::{Backend, ByteReader, ByteWriter, StreamInfo, WaitOutcome};
+use crate::backend::{Backend, ByteReader, ByteWriter, StreamInfo};
 use crate::error::{Result, StoreError};
-use crate::interrupt::Interrupt;
 use crate::name::StreamName;
+
+mod files;
+mod reader;
+mod writer;
+
+use files::*;
+use reader::EmbeddedReader;
+use writer::{EmbeddedWriter, Segment};
 
 /// Default segment size: large enough for few files, small enough that retention frees disk steadily.
 pub const DEFAULT_SEGMENT_SIZE: u64 = 64 * 1024 * 1024;
-
-const HEAD_FILE: &str = "head";
-const SEALED_FILE: &str = "sealed";
-const LOCK_FILE: &str = "writer.lock";
-const SEGMENT_EXT: &str = "seg";
 
 /// A directory of byte streams.
 #[derive(Debug, Clone)]
@@ -92,82 +90,6 @@ impl EmbeddedStore {
             Err(StoreError::StoreMissing(self.root.display().to_string()))
         }
     }
-}
-
-fn io_err(what: &str, path: &Path) -> impl FnOnce(io::Error) -> StoreError {
-    let context = format!("cannot {what} {}", path.display());
-    move |e| StoreError::io(context, e)
-}
-
-fn segment_path(dir: &Path, start: u64) -> PathBuf {
-    dir.join(format!("{start:020}.{SEGMENT_EXT}"))
-}
-
-/// Start offsets of the segment files, ascending.
-fn list_segments(dir: &Path) -> Result<Vec<u64>> {
-    let mut starts = Vec::new();
-    for entry in fs::read_dir(dir).map_err(io_err("list", dir))? {
-        let entry = entry.map_err(io_err("list", dir))?;
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
-        if let Some(start) = name
-            .strip_suffix(".seg")
-            .filter(|s| s.len() == 20)
-            .and_then(|s| s.parse::<u64>().ok())
-        {
-            starts.push(start);
-        }
-    }
-    starts.sort_unstable();
-    Ok(starts)
-}
-
-fn read_head(dir: &Path) -> Result<u64> {
-    let path = dir.join(HEAD_FILE);
-    match fs::read_to_string(&path) {
-        Ok(text) => text.trim().parse().map_err(|_| {
-            StoreError::io(
-                format!("corrupt head marker {}", path.display()),
-                io::Error::from(io::ErrorKind::InvalidData),
-            )
-        }),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(0),
-        Err(e) => Err(io_err("read", &path)(e)),
-    }
-}
-
-/// Tail from the last segment's start and size; the head when there are no segments.
-fn compute_tail(dir: &Path, segments: &[u64], head: u64) -> Result<u64> {
-    match segments.last() {
-        Some(&start) => {
-            let path = segment_path(dir, start);
-            let len = fs::metadata(&path).map_err(io_err("stat", &path))?.len();
-            Ok(start + len)
-        }
-        None => Ok(head),
-    }
-}
-
-fn sync_dir(dir: &Path) -> Result<()> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io_err("sync", dir))
-}
-
-fn ofd_lock(kind: libc::c_short) -> libc::flock {
-    // SAFETY: flock is a plain C struct; all-zero is a valid value before the fields are set.
-    let mut lock: libc::flock = unsafe { std::mem::zeroed() };
-    lock.l_type = kind;
-    lock.l_whence = libc::SEEK_SET as libc::c_short;
-    lock
-}
-
-/// True when a writer holds the stream's lock, tested without taking it.
-fn writer_active(dir: &Path) -> Option<bool> {
-    let file = File::open(dir.join(LOCK_FILE)).ok()?;
-    let mut probe = ofd_lock(libc::F_WRLCK as libc::c_short);
-    fcntl(file.as_raw_fd(), FcntlArg::F_OFD_GETLK(&mut probe)).ok()?;
-    Some(probe.l_type != libc::F_UNLCK as libc::c_short)
 }
 
 impl Backend for EmbeddedStore {
@@ -330,296 +252,12 @@ impl Backend for EmbeddedStore {
     }
 }
 
-struct Segment {
-    start: u64,
-    len: u64,
-    file: File,
-}
-
-struct EmbeddedWriter {
-    name: StreamName,
-    dir: PathBuf,
-    /// Holds the OFD lock for as long as the writer lives.
-    _lock: File,
-    current: Option<Segment>,
-    tail: u64,
-    segment_size: u64,
-}
-
-impl EmbeddedWriter {
-    fn roll(&mut self) -> Result<()> {
-        if let Some(old) = self.current.take() {
-            // The finished segment becomes durable before a new one appears after it.
-            old.file
-                .sync_data()
-                .map_err(io_err("sync", &segment_path(&self.dir, old.start)))?;
-        }
-        let path = segment_path(&self.dir, self.tail);
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(io_err("create", &path))?;
-        sync_dir(&self.dir)?;
-        self.current = Some(Segment {
-            start: self.tail,
-            len: 0,
-            file,
-        });
-        Ok(())
-    }
-}
-
-impl ByteWriter for EmbeddedWriter {
-    fn append(&mut self, bytes: &[u8]) -> Result<u64> {
-        let needs_roll = match &self.current {
-            None => true,
-            Some(seg) => seg.len > 0 && seg.len + bytes.len() as u64 > self.segment_size,
-        };
-        let offset = self.tail;
-        if needs_roll {
-            self.roll()?;
-        }
-        let Some(segment) = self.current.as_mut() else {
-            return Err(StoreError::Inconsistent("no current segment".into()));
-        };
-        if let Err(e) = segment.file.write_all(bytes) {
-            // Take back a partial write so the stream never holds a torn append.
-            let _ = segment.file.set_len(segment.len);
-            return Err(io_err("append to", &segment_path(&self.dir, segment.start))(e));
-        }
-        segment.len += bytes.len() as u64;
-        self.tail += bytes.len() as u64;
-        Ok(offset)
-    }
-
-    fn tail(&self) -> u64 {
-        self.tail
-    }
-
-    fn sync(&mut self) -> Result<()> {
-        if let Some(seg) = &self.current {
-            seg.file
-                .sync_data()
-                .map_err(io_err("sync", &segment_path(&self.dir, seg.start)))?;
-        }
-        Ok(())
-    }
-
-    fn truncate_tail(&mut self, new_tail: u64) -> Result<()> {
-        if new_tail >= self.tail {
-            return Ok(());
-        }
-        let segments = list_segments(&self.dir)?;
-        for &start in segments.iter().rev() {
-            let path = segment_path(&self.dir, start);
-            if start > new_tail {
-                fs::remove_file(&path).map_err(io_err("delete", &path))?;
-                continue;
-            }
-            let file = OpenOptions::new()
-                .append(true)
-                .open(&path)
-                .map_err(io_err("open", &path))?;
-            file.set_len(new_tail - start)
-                .and_then(|_| file.sync_all())
-                .map_err(io_err("truncate", &path))?;
-            self.current = Some(Segment {
-                start,
-                len: new_tail - start,
-                file,
-            });
-            break;
-        }
-        tracing::warn!(stream = %self.name, from = self.tail, to = new_tail, "dropped torn tail");
-        self.tail = new_tail;
-        sync_dir(&self.dir)
-    }
-
-    fn seal(&mut self) -> Result<()> {
-        self.sync()?;
-        let path = self.dir.join(SEALED_FILE);
-        File::create(&path).map_err(io_err("create", &path))?;
-        sync_dir(&self.dir)
-    }
-}
-
-struct EmbeddedReader {
-    name: StreamName,
-    dir: PathBuf,
-    /// Segment starts as last listed.
-    segments: Vec<u64>,
-    /// The most recently read segment, kept open.
-    open: Option<(u64, File)>,
-    inotify: Option<Inotify>,
-}
-
-impl EmbeddedReader {
-    fn refresh(&mut self) -> Result<()> {
-        if !self.dir.is_dir() {
-            return Err(StoreError::NotFound(self.name.clone()));
-        }
-        self.segments = list_segments(&self.dir)?;
-        Ok(())
-    }
-
-    fn segment_for(&self, offset: u64) -> Option<(usize, u64)> {
-        let idx = self.segments.partition_point(|&s| s <= offset);
-        idx.checked_sub(1).map(|i| (i, self.segments[i]))
-    }
-
-    fn file_for(&mut self, start: u64) -> io::Result<&File> {
-        if self.open.as_ref().map(|(s, _)| *s) != Some(start) {
-            let file = File::open(segment_path(&self.dir, start))?;
-            self.open = Some((start, file));
-        }
-        match &self.open {
-            Some((_, f)) => Ok(f),
-            None => Err(io::Error::from(io::ErrorKind::NotFound)),
-        }
-    }
-
-    fn try_read(&mut self, offset: u64, buf: &mut [u8]) -> Result<Option<usize>> {
-        let Some((idx, start)) = self.segment_for(offset) else {
-            return Ok(None);
-        };
-        let is_last = idx + 1 == self.segments.len();
-        let limit = if is_last {
-            buf.len()
-        } else {
-            // Never read past the segment end into bytes that belong to the next file's range.
-            buf.len().min((self.segments[idx + 1] - offset) as usize)
-        };
-        let file = match self.file_for(start) {
-            Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(io_err("open", &segment_path(&self.dir, start))(e)),
-        };
-        let n = file
-            .read_at(&mut buf[..limit], offset - start)
-            .map_err(io_err("read", &segment_path(&self.dir, start)))?;
-        if n == 0 && is_last {
-            return Ok(None);
-        }
-        Ok(Some(n))
-    }
-}
-
-impl ByteReader for EmbeddedReader {
-    fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> Result<usize> {
-        if buf.is_empty() {
-            return Ok(0);
-        }
-        let head = read_head(&self.dir).map_err(|e| {
-            if self.dir.is_dir() {
-                e
-            } else {
-                StoreError::NotFound(self.name.clone())
-            }
-        })?;
-        if offset < head {
-            return Err(StoreError::Truncated {
-                stream: self.name.clone(),
-                offset,
-                head,
-            });
-        }
-        if let Some(n) = self.try_read(offset, buf)? {
-            return Ok(n);
-        }
-        // The listing may be stale: a new segment, or segments deleted by truncation.
-        self.refresh()?;
-        if let Some(n) = self.try_read(offset, buf)? {
-            return Ok(n);
-        }
-        let head = read_head(&self.dir)?;
-        if offset < head {
-            return Err(StoreError::Truncated {
-                stream: self.name.clone(),
-                offset,
-                head,
-            });
-        }
-        Ok(0)
-    }
-
-    fn info(&mut self) -> Result<StreamInfo> {
-        self.refresh()?;
-        let head = read_head(&self.dir)?;
-        let tail = compute_tail(&self.dir, &self.segments, head)
-            .or_else(|_| {
-                // The last segment vanished between listing and stat (truncation raced us): list again.
-                self.segments = list_segments(&self.dir)?;
-                compute_tail(&self.dir, &self.segments, head)
-            })?
-            .max(head);
-        Ok(StreamInfo {
-            head,
-            tail,
-            sealed: self.dir.join(SEALED_FILE).exists(),
-            writer_active: Some(writer_active(&self.dir).unwrap_or(false)),
-        })
-    }
-
-    fn wait_beyond(&mut self, offset: u64, deadline: Instant, interrupt: &Interrupt) -> Result<WaitOutcome> {
-        if self.inotify.is_none() {
-            let inotify = Inotify::init(InitFlags::IN_NONBLOCK | InitFlags::IN_CLOEXEC)
-                .map_err(|e| StoreError::io("cannot create inotify instance", e.into()))?;
-            inotify
-                .add_watch(
-                    &self.dir,
-                    AddWatchFlags::IN_MODIFY
-                        | AddWatchFlags::IN_CREATE
-                        | AddWatchFlags::IN_MOVED_TO
-                        | AddWatchFlags::IN_DELETE_SELF
-                        | AddWatchFlags::IN_ATTRIB,
-                )
-                .map_err(|e| StoreError::io(format!("cannot watch {}", self.dir.display()), e.into()))?;
-            self.inotify = Some(inotify);
-        }
-        loop {
-            if interrupt.is_set() {
-                return Ok(WaitOutcome::Interrupted);
-            }
-            // Checked after the watch exists, so an append between check and poll still wakes us.
-            let info = self.info()?;
-            if info.tail > offset {
-                return Ok(WaitOutcome::Data);
-            }
-            if info.sealed {
-                return Ok(WaitOutcome::Sealed);
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                return Ok(WaitOutcome::TimedOut);
-            }
-            let left = deadline - now;
-            let millis = u16::try_from(left.as_millis().saturating_add(1)).unwrap_or(u16::MAX);
-            let Some(inotify) = &self.inotify else {
-                return Err(StoreError::Inconsistent("inotify watch missing".into()));
-            };
-            let mut fds = [
-                PollFd::new(inotify.as_fd(), PollFlags::POLLIN),
-                PollFd::new(interrupt.as_fd(), PollFlags::POLLIN),
-            ];
-            match poll(&mut fds, PollTimeout::from(millis)) {
-                Ok(_) | Err(nix::errno::Errno::EINTR) => {}
-                Err(e) => return Err(StoreError::io("poll failed", e.into())),
-            }
-            // Drain; the events themselves do not matter, only that something changed.
-            while let Ok(events) = inotify.read_events() {
-                if events.is_empty() {
-                    break;
-                }
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
+    use crate::backend::WaitOutcome;
+    use crate::interrupt::Interrupt;
+    use std::time::{Duration, Instant};
 
     fn store() -> (tempfile::TempDir, EmbeddedStore, StreamName) {
         let dir = tempfile::tempdir().expect("tempdir");

@@ -1,0 +1,223 @@
+//! Writing: opening the stream's writer, stamping frames with stored times, appending them, retention, and
+//! the end record on stop.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use gst::prelude::*;
+use gst::subclass::prelude::*;
+use gst_base::prelude::*;
+use hindsight_store::retention::{self, RetentionPolicy};
+use hindsight_store::video::{IndexPolicy, VideoWriter};
+use hindsight_store::{Backend, StreamName, Timestamp};
+
+use crate::errors;
+use crate::fmp4::{Assembler, BufferMeta};
+use crate::location::OpenError;
+use crate::settings::TimestampMode;
+
+use super::*;
+
+pub(super) struct Started {
+    pub(super) store: Arc<dyn Backend>,
+    pub(super) name: StreamName,
+    pub(super) writer: Option<VideoWriter>,
+    pub(super) assembler: Option<Assembler>,
+    /// Unix nanoseconds minus pipeline clock time, measured once so frames stay evenly spaced.
+    pub(super) clock_to_unix: Option<i128>,
+    /// TAI of running time 0 in `base-plus-running-time` mode, fixed at the first buffer.
+    pub(super) base: Option<Timestamp>,
+    pub(super) end: Option<Timestamp>,
+    pub(super) retention: RetentionPolicy,
+    /// A retention pass is due: at the first frame (old footage goes at once) and after each indexed key frame.
+    pub(super) retention_due: bool,
+    pub(super) last_retention: Option<Instant>,
+    pub(super) seal: bool,
+    pub(super) frames: u64,
+}
+
+fn unix_now_ns() -> i128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i128)
+        .unwrap_or(0)
+}
+
+impl PravegaSink {
+    /// Opens the store and the stream's writer as the settings say.
+    pub(super) fn open(&self) -> Result<Started, OpenError> {
+        let s = lock(&self.settings).clone();
+        let (store, name) = s.location.open(true)?;
+        let policy = IndexPolicy {
+            min_interval: Duration::from_secs_f64(s.index_min_sec.max(0.0)),
+            max_interval: Duration::from_secs_f64(s.index_max_sec.max(0.0)),
+        };
+        let writer = VideoWriter::open(store.as_ref(), &name, policy).map_err(|e| {
+            OpenError::store(
+                &format!("Cannot open stream {name} for writing in {}", store.uri()),
+                e,
+                gst::ResourceError::OpenWrite,
+            )
+        })?;
+        gst::info!(
+            CAT,
+            imp = self,
+            "writing {name} in {} from offset {}",
+            store.uri(),
+            writer.data_tail()
+        );
+        Ok(Started {
+            store,
+            name,
+            writer: Some(writer),
+            assembler: None,
+            clock_to_unix: None,
+            base: (s.timestamp_base > 0).then(|| Timestamp::from_nanos(s.timestamp_base)),
+            end: None,
+            retention: retention_policy(&s),
+            retention_due: true,
+            last_retention: None,
+            seal: s.seal,
+            frames: 0,
+        })
+    }
+
+    pub(super) fn timestamp_for(
+        &self,
+        state: &mut Started,
+        mode: TimestampMode,
+        meta: &BufferMeta,
+    ) -> Timestamp {
+        // Decode time keeps stored times increasing with B-frames, and fMP4 fragment times are decode times.
+        let Some(t) = meta.dts.or(meta.pts) else {
+            return Timestamp::from_nanos(0);
+        };
+        match mode {
+            TimestampMode::Tai => Timestamp::from_nanos(t),
+            TimestampMode::BasePlusRunningTime => {
+                let obj = self.obj();
+                let segment = obj.segment();
+                let running = match segment.downcast_ref::<gst::ClockTime>() {
+                    Some(s) => s.to_running_time(gst::ClockTime::from_nseconds(t)),
+                    None => Some(gst::ClockTime::from_nseconds(t)),
+                };
+                let base = *state.base.get_or_insert_with(Timestamp::now);
+                base.saturating_add(Duration::from_nanos(running.map_or(0, |r| r.nseconds())))
+            }
+            TimestampMode::RealtimeClock => {
+                let obj = self.obj();
+                let segment = obj.segment();
+                // Muxers such as mp4mux send a BYTES segment; their buffer times are already running times.
+                let running = match segment.downcast_ref::<gst::ClockTime>() {
+                    Some(s) => s.to_running_time(gst::ClockTime::from_nseconds(t)),
+                    None => Some(gst::ClockTime::from_nseconds(t)),
+                };
+                let (Some(running), Some(base), Some(clock)) = (running, obj.base_time(), obj.clock()) else {
+                    return Timestamp::now();
+                };
+                let clock_time = running.nseconds() as i128 + base.nseconds() as i128;
+                let offset = *state
+                    .clock_to_unix
+                    .get_or_insert_with(|| unix_now_ns() - clock.time().nseconds() as i128);
+                Timestamp::from_unix_nanos(clock_time + offset).unwrap_or_else(|_| Timestamp::now())
+            }
+        }
+    }
+
+    pub(super) fn write(
+        &self,
+        state: &mut Started,
+        data: &[u8],
+        meta: BufferMeta,
+        key: bool,
+    ) -> Result<(), gst::FlowError> {
+        let mode = lock(&self.settings).timestamp_mode;
+        let ts = self.timestamp_for(state, mode, &meta);
+        let Some(writer) = state.writer.as_mut() else {
+            return Err(gst::FlowError::Flushing);
+        };
+        match writer.append(data, ts, key) {
+            Ok(appended) => {
+                state.frames += 1;
+                if appended.record.is_some_and(|r| r.is_seek_target()) {
+                    state.retention_due = true;
+                }
+                if let Some(d) = meta.duration {
+                    state.end = Some(appended.timestamp.saturating_add(Duration::from_nanos(d)));
+                } else {
+                    state.end = Some(appended.timestamp);
+                }
+                gst::trace!(
+                    CAT,
+                    imp = self,
+                    "frame {} at {} ({} bytes, key {key})",
+                    state.frames,
+                    appended.timestamp,
+                    data.len()
+                );
+                Ok(())
+            }
+            Err(e) => {
+                let context = format!("Cannot append to stream {}", state.name);
+                errors::post(
+                    self.obj().upcast_ref(),
+                    &OpenError::store(&context, e, gst::ResourceError::Write),
+                );
+                Err(gst::FlowError::Error)
+            }
+        }
+    }
+
+    /// Writes the end record (and seals when asked) and releases the writer.
+    pub(super) fn finish(&self) -> Result<(), gst::ErrorMessage> {
+        let Some(mut state) = lock(&self.state).take() else {
+            return Ok(());
+        };
+        let Some(writer) = state.writer.take() else {
+            return Ok(());
+        };
+        let result = if state.seal {
+            writer.finish_and_seal(state.end)
+        } else {
+            writer.finish(state.end)
+        };
+        result.map_err(|e| {
+            gst::error_msg!(
+                errors::resource_error(e.kind(), gst::ResourceError::Write),
+                ("Cannot finish stream {}: {e}", state.name)
+            )
+        })?;
+        gst::info!(
+            CAT,
+            imp = self,
+            "stopped {} after {} frames",
+            state.name,
+            state.frames
+        );
+        Ok(())
+    }
+
+    pub(super) fn run_retention(&self, state: &mut Started) {
+        if state.retention.is_unlimited()
+            || !state.retention_due
+            || state
+                .last_retention
+                .is_some_and(|t| t.elapsed() < RETENTION_MIN_INTERVAL)
+        {
+            return;
+        }
+        state.retention_due = false;
+        state.last_retention = Some(Instant::now());
+        match retention::apply(
+            state.store.as_ref(),
+            &state.name,
+            state.retention,
+            Timestamp::now(),
+        ) {
+            Ok(Some(t)) => gst::info!(CAT, imp = self, "retention: {} now starts at {t}", state.name),
+            Ok(None) => gst::debug!(CAT, imp = self, "retention: nothing to delete in {}", state.name),
+            // Retention failing must not stop a recording; the next pass tries again.
+            Err(e) => gst::warning!(CAT, imp = self, "retention on {} failed: {e}", state.name),
+        }
+    }
+}

@@ -1,0 +1,92 @@
+//! The files of one embedded byte stream: segment files, the head marker, the sealed marker and the writer lock.
+
+use std::fs::{self, File};
+use std::io::{self};
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+
+use nix::fcntl::{fcntl, FcntlArg};
+use nix::libc;
+
+use crate::error::{Result, StoreError};
+
+pub(super) const HEAD_FILE: &str = "head";
+pub(super) const SEALED_FILE: &str = "sealed";
+pub(super) const LOCK_FILE: &str = "writer.lock";
+pub(super) const SEGMENT_EXT: &str = "seg";
+
+pub(super) fn io_err(what: &str, path: &Path) -> impl FnOnce(io::Error) -> StoreError {
+    let context = format!("cannot {what} {}", path.display());
+    move |e| StoreError::io(context, e)
+}
+
+pub(super) fn segment_path(dir: &Path, start: u64) -> PathBuf {
+    dir.join(format!("{start:020}.{SEGMENT_EXT}"))
+}
+
+/// Start offsets of the segment files, ascending.
+pub(super) fn list_segments(dir: &Path) -> Result<Vec<u64>> {
+    let mut starts = Vec::new();
+    for entry in fs::read_dir(dir).map_err(io_err("list", dir))? {
+        let entry = entry.map_err(io_err("list", dir))?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if let Some(start) = name
+            .strip_suffix(".seg")
+            .filter(|s| s.len() == 20)
+            .and_then(|s| s.parse::<u64>().ok())
+        {
+            starts.push(start);
+        }
+    }
+    starts.sort_unstable();
+    Ok(starts)
+}
+
+pub(super) fn read_head(dir: &Path) -> Result<u64> {
+    let path = dir.join(HEAD_FILE);
+    match fs::read_to_string(&path) {
+        Ok(text) => text.trim().parse().map_err(|_| {
+            StoreError::io(
+                format!("corrupt head marker {}", path.display()),
+                io::Error::from(io::ErrorKind::InvalidData),
+            )
+        }),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(0),
+        Err(e) => Err(io_err("read", &path)(e)),
+    }
+}
+
+/// Tail from the last segment's start and size; the head when there are no segments.
+pub(super) fn compute_tail(dir: &Path, segments: &[u64], head: u64) -> Result<u64> {
+    match segments.last() {
+        Some(&start) => {
+            let path = segment_path(dir, start);
+            let len = fs::metadata(&path).map_err(io_err("stat", &path))?.len();
+            Ok(start + len)
+        }
+        None => Ok(head),
+    }
+}
+
+pub(super) fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io_err("sync", dir))
+}
+
+pub(super) fn ofd_lock(kind: libc::c_short) -> libc::flock {
+    // SAFETY: flock is a plain C struct; all-zero is a valid value before the fields are set.
+    let mut lock: libc::flock = unsafe { std::mem::zeroed() };
+    lock.l_type = kind;
+    lock.l_whence = libc::SEEK_SET as libc::c_short;
+    lock
+}
+
+/// True when a writer holds the stream's lock, tested without taking it.
+pub(super) fn writer_active(dir: &Path) -> Option<bool> {
+    let file = File::open(dir.join(LOCK_FILE)).ok()?;
+    let mut probe = ofd_lock(libc::F_WRLCK as libc::c_short);
+    fcntl(file.as_raw_fd(), FcntlArg::F_OFD_GETLK(&mut probe)).ok()?;
+    Some(probe.l_type != libc::F_UNLCK as libc::c_short)
+}

@@ -1,0 +1,251 @@
+//! [`VideoWriter`]: appends frames and their index records by the writing rules of DESIGN.md §2.
+
+use std::time::Duration;
+
+use crate::backend::{Backend, ByteWriter};
+use crate::error::Result;
+use crate::format::{split_payload, Flags, FrameHeader, IndexRecord, FRAME_HEADER_LEN};
+use crate::name::StreamName;
+use crate::search::IndexSource;
+use crate::timestamp::Timestamp;
+
+use super::*;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IndexPolicy {
+    /// Key frames closer than this to the previous record are not indexed.
+    pub min_interval: Duration,
+    /// A record is forced (at a delta frame if need be) once this much time passed since the previous one.
+    pub max_interval: Duration,
+}
+
+impl Default for IndexPolicy {
+    fn default() -> Self {
+        IndexPolicy {
+            min_interval: Duration::from_millis(500),
+            max_interval: Duration::from_secs(10),
+        }
+    }
+}
+
+/// What one [`VideoWriter::append`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Appended {
+    /// Data offset of the (first) frame.
+    pub offset: u64,
+    /// The index record written for it, if any.
+    pub record: Option<IndexRecord>,
+    /// The timestamp stored (raised to keep stored time increasing).
+    pub timestamp: Timestamp,
+}
+
+/// Writes one video stream. Only one exists per stream at a time, across processes.
+pub struct VideoWriter {
+    names: VideoStreamNames,
+    data: Box<dyn ByteWriter>,
+    index: Box<dyn ByteWriter>,
+    policy: IndexPolicy,
+    last_index: Option<Timestamp>,
+    last_timestamp: Option<Timestamp>,
+    /// The first known timestamp this writer stored: until the first record exists, `max_interval` counts
+    /// from here, so a stream of only delta frames still gets forced records.
+    run_start: Option<Timestamp>,
+    frame_discont_pending: bool,
+    index_discont_pending: bool,
+}
+
+impl VideoWriter {
+    /// Creates the stream if needed, takes the writer locks and repairs any torn tail left by a crash.
+    pub fn open(backend: &dyn Backend, name: &StreamName, policy: IndexPolicy) -> Result<Self> {
+        let names = VideoStreamNames::new(name)?;
+        backend.create(&names.data)?;
+        backend.create(&names.index)?;
+        let data = backend.writer(&names.data)?;
+        let index = backend.writer(&names.index)?;
+        let mut writer = VideoWriter {
+            names,
+            data,
+            index,
+            policy,
+            last_index: None,
+            last_timestamp: None,
+            run_start: None,
+            frame_discont_pending: true,
+            index_discont_pending: true,
+        };
+        writer.recover(backend)?;
+        Ok(writer)
+    }
+
+    /// The stream being written.
+    pub fn name(&self) -> &StreamName {
+        &self.names.data
+    }
+
+    /// Bytes in the data stream so far (its tail offset).
+    pub fn data_tail(&self) -> u64 {
+        self.data.tail()
+    }
+
+    /// Drops a torn trailing frame and index records that point past the data (DESIGN.md §3).
+    fn recover(&mut self, backend: &dyn Backend) -> Result<()> {
+        let index_tail = self.index.tail();
+        if index_tail % REC != 0 {
+            self.index.truncate_tail(index_tail - index_tail % REC)?;
+        }
+        let data_info = backend.info(&self.names.data)?;
+        let mut index_reader = IndexReader::open(backend, &self.names.data)?;
+        // Scan frames from the newest indexed offset that lies inside the data.
+        let (first, end) = index_reader.bounds()?;
+        let mut scan_from = data_info.head;
+        let mut n = end;
+        while n > first {
+            let rec = index_reader.record(n - 1)?;
+            if rec.offset < data_info.tail {
+                scan_from = rec.offset.max(data_info.head);
+                break;
+            }
+            n -= 1;
+        }
+        let mut data_reader = backend.reader(&self.names.data)?;
+        let mut pos = scan_from;
+        let mut header = [0u8; FRAME_HEADER_LEN];
+        let mut last_ts = None;
+        while pos < data_info.tail {
+            if !read_exact_at(data_reader.as_mut(), pos, &mut header)? {
+                break;
+            }
+            let Ok(h) = FrameHeader::decode(&header) else {
+                break;
+            };
+            if pos + h.frame_len() as u64 > data_info.tail {
+                break;
+            }
+            if !h.timestamp.is_unknown() {
+                last_ts = Some(h.timestamp);
+            }
+            pos += h.frame_len() as u64;
+        }
+        if pos < data_info.tail {
+            tracing::warn!(stream = %self.names.data, torn_at = pos, tail = data_info.tail, "repairing torn frame");
+            self.data.truncate_tail(pos)?;
+        }
+        let data_tail = self.data.tail();
+        // Index records must point at a frame inside the data; an end record may point at the very end.
+        let mut keep = end;
+        while keep > first {
+            let rec = index_reader.record(keep - 1)?;
+            if rec.offset < data_tail || (rec.offset == data_tail && !rec.is_seek_target()) {
+                break;
+            }
+            keep -= 1;
+        }
+        if keep < end {
+            tracing::warn!(stream = %self.names.index, dropped = end - keep, "dropping index records past the data");
+            self.index.truncate_tail(keep * REC)?;
+        }
+        if keep > first {
+            let rec = index_reader.record(keep - 1)?;
+            last_ts = Some(last_ts.map_or(rec.timestamp, |t: Timestamp| t.max(rec.timestamp)));
+        }
+        self.last_timestamp = last_ts;
+        Ok(())
+    }
+
+    /// Appends one buffer as one frame (split if over 8 MiB) and its index record when the policy asks for
+    /// one. `timestamp` is raised to the previous one if it steps back, so stored time only increases.
+    pub fn append(&mut self, payload: &[u8], timestamp: Timestamp, key_frame: bool) -> Result<Appended> {
+        let mut ts = timestamp;
+        if let Some(last) = self.last_timestamp {
+            if !ts.is_unknown() && ts < last {
+                tracing::debug!(stream = %self.names.data, %ts, %last, "timestamp stepped back; clamped");
+                ts = last;
+            }
+        }
+        if self.run_start.is_none() && !ts.is_unknown() {
+            self.run_start = Some(ts);
+        }
+        let indexed = if ts.is_unknown() {
+            false
+        } else if key_frame {
+            self.last_index
+                .is_none_or(|li| ts.duration_since(li) >= self.policy.min_interval)
+        } else {
+            // Some encoders flag every buffer as a delta unit (DESIGN.md §7): force a record after
+            // `max_interval`, counted from this writer's first frame while it has written no record yet.
+            self.last_index
+                .or(self.run_start)
+                .is_some_and(|since| ts.duration_since(since) >= self.policy.max_interval)
+        };
+        let mut flags = Flags::new(indexed, key_frame, false);
+        if self.frame_discont_pending {
+            flags = flags.with_discontinuity();
+        }
+        let frames = split_payload(flags, ts, payload);
+        let mut offset = None;
+        for frame in &frames {
+            let at = self.data.append(frame)?;
+            offset.get_or_insert(at);
+        }
+        let offset = offset.unwrap_or(self.data.tail());
+        self.frame_discont_pending = false;
+        if !ts.is_unknown() {
+            self.last_timestamp = Some(ts);
+        }
+        let record = if indexed {
+            let mut rflags = Flags::new(false, key_frame, false);
+            if self.index_discont_pending {
+                rflags = rflags.with_discontinuity();
+            }
+            let record = IndexRecord {
+                flags: rflags,
+                timestamp: ts,
+                offset,
+            };
+            // The frame is durable before the record that points at it exists.
+            self.data.sync()?;
+            self.index.append(&record.encode())?;
+            self.index.sync()?;
+            self.index_discont_pending = false;
+            self.last_index = Some(ts);
+            Some(record)
+        } else {
+            None
+        };
+        Ok(Appended {
+            offset,
+            record,
+            timestamp: ts,
+        })
+    }
+
+    /// Stops cleanly: writes the end record (random access 0, offset = end of data, `end` or the last timestamp)
+    /// and syncs. `end` is normally the last frame's timestamp plus its duration.
+    pub fn finish(mut self, end: Option<Timestamp>) -> Result<()> {
+        self.write_end_record(end)
+    }
+
+    /// Like [`VideoWriter::finish`], then seals both streams against further writing.
+    pub fn finish_and_seal(mut self, end: Option<Timestamp>) -> Result<()> {
+        self.write_end_record(end)?;
+        self.index.seal()?;
+        self.data.seal()
+    }
+
+    fn write_end_record(&mut self, end: Option<Timestamp>) -> Result<()> {
+        self.data.sync()?;
+        let ts = match (end, self.last_timestamp) {
+            (Some(e), Some(l)) => Some(e.max(l)),
+            (e, l) => e.or(l),
+        };
+        if let Some(ts) = ts.filter(|t| !t.is_unknown()) {
+            let record = IndexRecord {
+                flags: Flags(0),
+                timestamp: ts,
+                offset: self.data.tail(),
+            };
+            self.index.append(&record.encode())?;
+        }
+        self.index.sync()
+    }
+}
