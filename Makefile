@@ -3,7 +3,7 @@
 CARGO ?= cargo
 STORE ?=
 
-.PHONY: all deps build run test lint unit-tests data-check clean
+.PHONY: all deps build run test lint unit-tests data-check install-check pot clean
 
 all: build
 
@@ -17,23 +17,33 @@ build: deps
 run: build
 	./target/release/hindsight $(if $(STORE),--store $(STORE),)
 
-## Every test of the workspace, with lints first.
-test: deps lint data-check unit-tests
+## Every test of the workspace, with lints first, and the meson install last.
+test: deps lint data-check unit-tests install-check
 
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
+## Desktop file, metainfo and schema as distributions validate them; translations complete and up to date.
 data-check:
 	scripts/validate-data
 
+## The GUI tests need an X display (Xvfb) and, like a desktop, a D-Bus session bus.
 unit-tests:
-	xvfb-run -a -s "-screen 0 1280x800x24" $(CARGO) test --workspace
+	dbus-run-session -- xvfb-run -a -s "-screen 0 1280x800x24" $(CARGO) test --workspace
 
 ## The Pravega tests need a real server: the unit tests run under scripts/with-pravega, which starts one
 ## (scripts/pravega-standalone), exports HINDSIGHT_PRAVEGA_CONTROLLER for them, and stops it afterwards even when
 ## they fail, keeping their exit status.
 unit-tests: CARGO := scripts/with-pravega $(CARGO)
+
+## meson setup, compile and install into a temporary directory; checks what was installed.
+install-check:
+	scripts/check-install
+
+## Re-extract po/hindsight.pot from the sources and merge it into the translations.
+pot:
+	scripts/update-pot
 
 ## Only the store's conformance suite (embedded and Pravega), with its latency figures.
 .PHONY: pravega-tests

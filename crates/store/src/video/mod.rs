@@ -65,8 +65,6 @@ pub fn delete_video_stream(backend: &dyn Backend, name: &StreamName) -> Result<(
     backend.delete(&names.data)
 }
 
-/// When a writer adds index records.
-
 /// Truncates a video stream before the key frame at or before `t`: index first, then data, both at an
 /// indexed offset. Returns the record that is now the first, or `None` if nothing was before `t`.
 pub fn truncate_before_time(

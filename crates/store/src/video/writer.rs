@@ -11,6 +11,7 @@ use crate::timestamp::Timestamp;
 
 use super::*;
 
+/// When a writer adds index records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IndexPolicy {
     /// Key frames closer than this to the previous record are not indexed.
