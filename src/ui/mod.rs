@@ -49,8 +49,11 @@ pub fn run(
     // The style sheet and the keyboard shortcuts window, found by libadwaita and GTK at the base path.
     gtk::gio::resources_register_include!("hindsight.gresource")
         .unwrap_or_else(|e| tracing::error!(error = %e, "cannot register the app's resources"));
+    // Each start is its own window and process: `hindsight play a` next to `hindsight wall b c` must show what
+    // each asked for, not hand the request to an instance that is already running and drop it.
     let app = adw::Application::builder()
         .application_id(config::APP_ID)
+        .flags(gtk::gio::ApplicationFlags::NON_UNIQUE)
         .resource_base_path(config::RESOURCE_BASE_PATH)
         .build();
     let app = RelmApp::from_app(app).with_args(Vec::new());
