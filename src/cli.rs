@@ -108,6 +108,15 @@ pub enum Command {
         #[arg(long, value_name = "TIME")]
         at: Option<String>,
     },
+    /// Open the app on a wall of these streams, each live in its own tile.
+    Wall {
+        /// The streams, SCOPE/STREAM, in tile order.
+        #[arg(value_name = "SCOPE/STREAM")]
+        streams: Vec<String>,
+        /// 1, 2x2, 3x3, 4x4 or auto (the smallest square grid that holds them).
+        #[arg(long)]
+        layout: Option<String>,
+    },
     /// Copy a stream's data and index byte for byte to another stream, e.g. between the embedded store and
     /// Pravega. Locations are STORE/SCOPE/STREAM (STORE: a directory, file:///dir, tcp://host:port or
     /// tls://host:port) or a bare SCOPE/STREAM in the --store store.

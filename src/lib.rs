@@ -167,7 +167,37 @@ fn run_command(store: Option<&str>, command: Command) -> anyhow::Result<()> {
             {
                 anyhow::bail!("stream {name} does not exist in {}", store.uri());
             }
-            ui::run(store, settings::Settings::open(), Some((name, start)));
+            ui::run(
+                store,
+                settings::Settings::open(),
+                ui::window::StartView::Play(name, start),
+            );
+            Ok(())
+        }
+        Command::Wall { streams, layout } => {
+            let names = streams
+                .iter()
+                .map(|s| cmd::parse_stream(s))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let layout = layout
+                .map(|l| {
+                    ui::wall_layout(&l)
+                        .ok_or_else(|| anyhow::anyhow!("bad --layout {l:?}: use 1, 2x2, 3x3, 4x4 or auto"))
+                })
+                .transpose()?;
+            let store = open_store(store)?;
+            for name in &names {
+                if !hindsight_store::video::video_stream_exists(store.as_ref(), name)
+                    .with_context(|| format!("cannot read store {}", store.uri()))?
+                {
+                    anyhow::bail!("stream {name} does not exist in {}", store.uri());
+                }
+            }
+            ui::run(
+                store,
+                settings::Settings::open(),
+                ui::window::StartView::Wall(names, layout),
+            );
             Ok(())
         }
         Command::Copy {
@@ -199,7 +229,8 @@ pub fn run() -> ExitCode {
             // The app alone: --store / $HINDSIGHT_STORE, else the store chosen in the preferences.
             let settings = settings::Settings::open();
             let store = cli.store.clone().or_else(|| settings.store_uri());
-            open_or_create_store(store.as_deref()).map(|store| ui::run(store, settings, None))
+            open_or_create_store(store.as_deref())
+                .map(|store| ui::run(store, settings, ui::window::StartView::Library))
         }
     };
     match result {

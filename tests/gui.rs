@@ -3,136 +3,16 @@
 //! reached and followed (`play --live` takes the Live button's path once the first frame is up). The app
 //! reports what it shows through `HINDSIGHT_STATUS_FILE`; screenshots come from ImageMagick's `import`.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::app::{position, record_pipeline, screen_variation, wait_eos, App};
 use gst::prelude::*;
 
 const SEC: u64 = 1_000_000_000;
-
-fn display() -> String {
-    std::env::var("DISPLAY")
-        .expect("the GUI tests need an X display: run them under xvfb-run (make test does)")
-}
-
-/// Records `seconds` of a test pattern into `stream`; `live` paces it in real time (for tailing).
-fn record_pipeline(store: &Path, stream: &str, seconds: u32, live: bool) -> gst::Pipeline {
-    gst::init().expect("gstreamer");
-    gstpravega::register_static().expect("register elements");
-    let frames = seconds * 15;
-    let desc = format!(
-        "videotestsrc is-live={live} num-buffers={frames} pattern=ball ! \
-         video/x-raw,width=320,height=240,framerate=15/1 ! \
-         x264enc key-int-max=15 bframes=0 speed-preset=ultrafast tune=zerolatency ! h264parse ! \
-         video/x-h264,alignment=au ! mp4mux streamable=true fragment-duration=1 ! \
-         pravegasink store={} stream={stream}",
-        store.display()
-    );
-    let pipeline = gst::parse::launch(&desc)
-        .expect("recording pipeline")
-        .downcast::<gst::Pipeline>()
-        .expect("a pipeline");
-    pipeline.set_state(gst::State::Playing).expect("record");
-    pipeline
-}
-
-/// Waits for a recording to finish.
-fn wait_eos(pipeline: &gst::Pipeline) {
-    hindsight_testkit::pipeline::wait_eos(pipeline, Duration::from_secs(60))
-        .expect("recording finished in time");
-    hindsight_testkit::pipeline::stop(pipeline);
-}
-
-struct App {
-    child: Child,
-    status: PathBuf,
-}
-
-impl App {
-    fn start(store: &Path, args: &[&str], status: PathBuf) -> Self {
-        Self::start_with(store, args, status, &[("GSETTINGS_BACKEND", Path::new("memory"))])
-    }
-
-    /// Like `start`, with more environment (e.g. a GSettings backend that keeps what is saved).
-    fn start_with(store: &Path, args: &[&str], status: PathBuf, env: &[(&str, &Path)]) -> Self {
-        let child = Command::new(env!("CARGO_BIN_EXE_hindsight"))
-            .arg("--store")
-            .arg(store)
-            .args(args)
-            .env("DISPLAY", display())
-            .env("HINDSIGHT_STATUS_FILE", &status)
-            .envs(env.iter().copied())
-            .env("GDK_BACKEND", "x11")
-            .env("NO_AT_BRIDGE", "1")
-            .env_remove("HINDSIGHT_STORE")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start hindsight");
-        App { child, status }
-    }
-
-    fn status(&self) -> Option<serde_json::Value> {
-        let text = std::fs::read_to_string(&self.status).ok()?;
-        serde_json::from_str(&text).ok()
-    }
-
-    /// Polls the status until `pred` holds, or panics with the last status after `timeout`.
-    fn wait_for(
-        &self,
-        what: &str,
-        timeout: Duration,
-        pred: impl Fn(&serde_json::Value) -> bool,
-    ) -> serde_json::Value {
-        let start = Instant::now();
-        loop {
-            if let Some(s) = self.status() {
-                if pred(&s) {
-                    return s;
-                }
-                if start.elapsed() > timeout {
-                    panic!("timed out waiting for {what}; last status {s}");
-                }
-            } else if start.elapsed() > timeout {
-                panic!("timed out waiting for {what}; no status written");
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for App {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn position(s: &serde_json::Value) -> u64 {
-    s["position_ns"].as_u64().unwrap_or(0)
-}
-
-/// Standard deviation of the screen's pixel values (0 for a blank screen).
-fn screen_variation(out: &Path) -> f64 {
-    let ok = Command::new("import")
-        .args(["-window", "root"])
-        .arg(out)
-        .env("DISPLAY", display())
-        .status()
-        .expect("run import")
-        .success();
-    assert!(ok, "screenshot failed");
-    let text = Command::new("convert")
-        .arg(out)
-        .args(["-format", "%[fx:standard_deviation]", "info:"])
-        .output()
-        .expect("run convert");
-    String::from_utf8_lossy(&text.stdout)
-        .trim()
-        .parse()
-        .expect("a number from convert")
-}
 
 #[test]
 fn player_shows_frames_advances_seeks_and_goes_live() {

@@ -6,6 +6,9 @@ pub mod job;
 pub mod player;
 pub mod profile;
 pub mod recorder;
+pub mod store_watch;
+pub mod thumbnail;
+pub mod tile;
 
 use std::sync::Once;
 

@@ -13,13 +13,19 @@ mod shortcuts;
 mod status_report;
 mod timeline;
 mod timeline_model;
+pub mod wall;
 pub mod window;
 mod window_state;
+
+/// A wall layout from its name (`1`, `2x2`, `3x3`, `4x4`, `auto`), for the command line.
+pub fn wall_layout(name: &str) -> Option<wall::layout::Layout> {
+    wall::layout::Layout::parse(name)
+}
 
 use std::sync::Arc;
 
 use gettextrs::gettext;
-use hindsight_store::{Backend, StreamName};
+use hindsight_store::Backend;
 use relm4::{adw, gtk, RelmApp};
 
 use crate::config;
@@ -39,11 +45,7 @@ fn init_gettext() {
 }
 
 /// Runs the app window on `store` until it is closed, optionally opening a stream at once.
-pub fn run(
-    store: Arc<dyn Backend>,
-    settings: Settings,
-    play: Option<(StreamName, crate::engine::player::StartAt)>,
-) {
+pub fn run(store: Arc<dyn Backend>, settings: Settings, show: window::StartView) {
     init_gettext();
     gtk::glib::set_application_name(&gettext("Hindsight"));
     // The style sheet and the keyboard shortcuts window, found by libadwaita and GTK at the base path.
@@ -60,6 +62,6 @@ pub fn run(
     app.run::<window::Window>(window::Init {
         store,
         settings,
-        play,
+        show,
     });
 }

@@ -1,6 +1,7 @@
-//! Automation hook: with `HINDSIGHT_STATUS_FILE=PATH` the player writes what it shows (stream, position, live
-//! state, error) to PATH as one JSON object on every tick, replaced atomically. GUI tests drive the real window
-//! with key presses and read this file instead of scraping pixels; scripts can use it the same way.
+//! Automation hook: with `HINDSIGHT_STATUS_FILE=PATH` the app writes what it shows to PATH as one JSON object
+//! on every tick, replaced atomically: the player (stream, position, live state, the text over the video,
+//! error) or the wall (every tile's stream, state, frame time and place in the window). GUI tests read this
+//! file instead of scraping pixels; scripts can use it the same way.
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -24,21 +25,70 @@ pub struct Status<'a> {
     pub error: Option<&'a str>,
 }
 
+/// One wall tile.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct TileReport {
+    /// SCOPE/STREAM.
+    pub stream: String,
+    /// `starting`, `live`, `behind`, `stalled`, `writer-stopped`, `ended` or `error`.
+    pub state: String,
+    /// The error message of a failed tile.
+    pub detail: Option<String>,
+    /// TAI nanoseconds of the frame shown, 0 before the first.
+    pub position_ns: u64,
+    /// Frames shown so far.
+    pub frames: u64,
+    /// Only key frames are decoded.
+    pub key_frames_only: bool,
+    /// x, y, width, height in the window, while shown.
+    pub rect: Option<[i32; 4]>,
+}
+
+/// What the wall shows.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct WallReport {
+    /// The wall's name.
+    pub wall: String,
+    /// Its layout (`auto`, `1`, `2x2`, …).
+    pub layout: String,
+    /// The enlarged tile, if one is.
+    pub enlarged: Option<usize>,
+    /// The tiles in order.
+    pub tiles: Vec<TileReport>,
+}
+
 fn path() -> Option<&'static PathBuf> {
     static PATH: OnceLock<Option<PathBuf>> = OnceLock::new();
     PATH.get_or_init(|| std::env::var_os("HINDSIGHT_STATUS_FILE").map(PathBuf::from))
         .as_ref()
 }
 
-/// Writes the status if the hook is enabled; failures are logged, never shown.
-pub fn write(status: &Status<'_>) {
+/// `view` names what is shown (`player` or `wall`); the report's fields stay at the top level.
+#[derive(Serialize)]
+struct Tagged<'a, T: Serialize> {
+    view: &'a str,
+    #[serde(flatten)]
+    report: &'a T,
+}
+
+fn write_tagged<T: Serialize>(view: &str, report: &T) {
     let Some(path) = path() else { return };
     let tmp = path.with_extension("tmp");
-    let result = serde_json::to_vec(status)
+    let result = serde_json::to_vec(&Tagged { view, report })
         .map_err(std::io::Error::other)
         .and_then(|bytes| std::fs::write(&tmp, bytes))
         .and_then(|()| std::fs::rename(&tmp, path));
     if let Err(e) = result {
         tracing::debug!(error = %e, path = %path.display(), "cannot write status file");
     }
+}
+
+/// Writes the player's status if the hook is enabled; failures are logged, never shown.
+pub fn write(status: &Status<'_>) {
+    write_tagged("player", status);
+}
+
+/// Writes the wall's status if the hook is enabled.
+pub fn write_wall(report: &WallReport) {
+    write_tagged("wall", report);
 }

@@ -1,16 +1,15 @@
-//! The main window: header bar, the library of streams, the player page, and empty/error states. Actions and
-//! the menu are in [`crate::ui::actions`], keyboard shortcuts in [`crate::ui::shortcuts`], a running recording in
-//! [`crate::ui::recording`]; the style sheet and the shortcuts window are resources.
+//! The main window: the header bar, and the pages: the library and the wall side by side (a view switcher in the
+//! header), the player over them. Actions and the menu are in [`crate::ui::actions`], keyboard shortcuts in
+//! [`crate::ui::shortcuts`], a running recording in [`crate::ui::recording`]; the style sheet and the shortcuts
+//! window are resources.
 
 use std::cell::Cell;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::time::Duration;
 
 use gettextrs::gettext;
-use hindsight_store::{Backend, StreamName};
+use hindsight_store::{Backend, StreamName, Timestamp};
 use relm4::adw::prelude::*;
-use relm4::factory::FactoryVecDeque;
 use relm4::{adw, gtk, Component, ComponentController, ComponentParts, ComponentSender, Controller};
 
 use crate::engine::job::JobEvent;
@@ -18,33 +17,32 @@ use crate::engine::player::StartAt;
 use crate::engine::profile;
 use crate::engine::recorder::{Source, TEST_PATTERN_STREAM};
 use crate::settings::Settings;
-use crate::ui::library::{self, LibraryEntry, RowOutput};
+use crate::ui::library::{LibraryMsg, LibraryOutput, LibraryPage};
 use crate::ui::player::{OpenRequest, PlayerMsg, PlayerOutput, PlayerPage};
 use crate::ui::record_dialog::{self, RecordRequest};
 use crate::ui::recording::{ActiveRecording, RecordJobEvent};
 use crate::ui::shortcuts::{self, Shortcut};
+use crate::ui::wall::layout::Layout;
+use crate::ui::wall::{walls, Wall, WallInit, WallMsg, WallOutput};
 use crate::ui::{actions, jobs, preferences, window_state};
 
-/// How often the library re-reads the store; cheap (two index records per stream).
-const REFRESH_INTERVAL: Duration = Duration::from_secs(3);
-
-/// What the window shows.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum View {
-    Loading,
-    Empty,
+/// The page of the view switcher.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Page {
+    /// The library of streams.
     Library,
-    Error(String),
+    /// The monitoring wall.
+    Wall,
 }
 
 /// Messages to the window.
 #[derive(Debug)]
 pub enum Msg {
-    /// Re-read the store.
-    Refresh,
-    /// A stream was activated in the library.
+    /// Open a stream in the player (from the library, at its start).
     Open(String),
-    /// Back from the player to the library.
+    /// Open a stream in the player at a time (from a wall tile).
+    OpenAt(StreamName, Option<Timestamp>),
+    /// Back from the player.
     Back,
     /// A transient message.
     Toast(String),
@@ -58,25 +56,44 @@ pub enum Msg {
     StartRecording(RecordRequest),
     /// Stop the recording.
     StopRecording,
-    /// A keyboard shortcut of the player page.
+    /// A keyboard shortcut.
     Shortcut(Shortcut),
+    /// The view switcher changed pages.
+    Page(Page),
+    /// The library listed these streams.
+    Listed(Vec<String>),
+    /// Put a stream on the wall or take it off.
+    ToggleWall(String),
+    /// The streams on the wall changed.
+    OnWall(Vec<String>),
+    /// Refresh the library now.
+    Refresh,
 }
 
 /// What the window starts with.
 pub struct Init {
     /// The store.
     pub store: Arc<dyn Backend>,
-    /// A stream to open at once (`hindsight play`).
-    pub play: Option<(StreamName, StartAt)>,
+    /// What to show at once.
+    pub show: StartView,
     /// Saved preferences.
     pub settings: Settings,
+}
+
+/// What the window shows when it opens.
+#[derive(Debug, Clone)]
+pub enum StartView {
+    /// The library; the stream watched last is reopened.
+    Library,
+    /// A stream in the player (`hindsight play`).
+    Play(StreamName, StartAt),
+    /// These streams on a wall (`hindsight wall`).
+    Wall(Vec<StreamName>, Option<Layout>),
 }
 
 /// Results of background work.
 #[derive(Debug)]
 pub enum CmdOut {
-    /// The library listing, or an error message.
-    Listed(Result<Vec<LibraryEntry>, String>),
     /// The recording job reported.
     Record(RecordJobEvent),
 }
@@ -84,13 +101,14 @@ pub enum CmdOut {
 /// The window's state.
 pub struct Window {
     store: Arc<dyn Backend>,
-    view: View,
-    entries: FactoryVecDeque<LibraryEntry>,
-    loading: bool,
     toasts: adw::ToastOverlay,
+    library: Controller<LibraryPage>,
+    wall: Controller<Wall>,
     player: Controller<PlayerPage>,
-    /// A stream is shown in the player: its shortcuts are live.
-    player_active: Rc<Cell<bool>>,
+    pages: adw::ViewStack,
+    page: Page,
+    /// A stream is shown in the player, or the wall: their shortcuts are live.
+    shortcuts_active: Rc<Cell<bool>>,
     playing: Option<String>,
     recording: Option<ActiveRecording>,
     settings: Settings,
@@ -116,14 +134,30 @@ impl Component for Window {
 
                     adw::HeaderBar {
                         #[wrap(Some)]
-                        set_title_widget = &adw::WindowTitle {
-                            #[watch]
-                            set_title: model.playing.as_deref().unwrap_or(&gettext("Hindsight")),
-                            set_subtitle: &model.store.uri(),
+                        set_title_widget = &gtk::Box {
+                            adw::WindowTitle {
+                                #[watch]
+                                set_visible: model.playing.is_some(),
+                                #[watch]
+                                set_title: model.playing.as_deref().unwrap_or_default(),
+                                set_subtitle: &model.store.uri(),
+                            },
+                            adw::ViewSwitcherTitle {
+                                #[watch]
+                                set_visible: model.playing.is_none(),
+                                set_stack: Some(pages),
+                                set_title: &gettext("Hindsight"),
+                                set_subtitle: &model.store.uri(),
+                            },
                         },
                         pack_start = &gtk::Button {
                             set_icon_name: "go-previous-symbolic",
-                            set_tooltip_text: Some(&gettext("Back to the library")),
+                            #[watch]
+                            set_tooltip_text: Some(&if model.page == Page::Wall {
+                                gettext("Back to the wall")
+                            } else {
+                                gettext("Back to the library")
+                            }),
                             #[watch]
                             set_visible: model.playing.is_some(),
                             connect_clicked => Msg::Back,
@@ -132,7 +166,7 @@ impl Component for Window {
                             set_icon_name: "view-refresh-symbolic",
                             set_tooltip_text: Some(&gettext("Refresh")),
                             #[watch]
-                            set_visible: model.playing.is_none(),
+                            set_visible: model.playing.is_none() && model.page == Page::Library,
                             connect_clicked => Msg::Refresh,
                         },
                         pack_end = &gtk::Button {
@@ -156,7 +190,7 @@ impl Component for Window {
                             set_icon_name: "view-fullscreen-symbolic",
                             set_tooltip_text: Some(&gettext("Fullscreen (F)")),
                             #[watch]
-                            set_visible: model.playing.is_some(),
+                            set_visible: model.playing.is_some() || model.page == Page::Wall,
                             connect_clicked => Msg::Fullscreen,
                         },
                         pack_end = &gtk::MenuButton {
@@ -172,74 +206,8 @@ impl Component for Window {
                       set_transition_type: gtk::StackTransitionType::SlideLeftRight,
                       #[local_ref]
                       add_named[Some("player")] = player_widget -> gtk::Box {},
-                      add_named[Some("main")] = &gtk::Stack {
-                        set_vexpand: true,
-                        set_transition_type: gtk::StackTransitionType::Crossfade,
-                        add_named[Some("loading")] = &gtk::Spinner {
-                            set_spinning: true,
-                            set_halign: gtk::Align::Center,
-                            set_valign: gtk::Align::Center,
-                            set_size_request: (32, 32),
-                        },
-                        add_named[Some("empty")] = &adw::StatusPage {
-                            set_icon_name: Some("camera-video-symbolic"),
-                            set_title: &gettext("No Recordings Yet"),
-                            set_description: Some(&gettext(
-                                // One line: xgettext reads the source as C, where a continued line keeps its
-                                // indentation and the string would not match.
-                                "Streams recorded into this store appear here. Record a camera, or start with a test pattern to see how it works.")),
-                            #[wrap(Some)]
-                            set_child = &gtk::Button {
-                                set_label: &gettext("Record a Test Pattern"),
-                                set_halign: gtk::Align::Center,
-                                add_css_class: "pill",
-                                add_css_class: "suggested-action",
-                                connect_clicked => Msg::RecordTestPattern,
-                            },
-                        },
-                        add_named[Some("library")] = &gtk::ScrolledWindow {
-                            set_hscrollbar_policy: gtk::PolicyType::Never,
-                            adw::Clamp {
-                                set_maximum_size: 900,
-                                set_margin_top: 24,
-                                set_margin_bottom: 24,
-                                set_margin_start: 12,
-                                set_margin_end: 12,
-                                gtk::Box {
-                                    set_orientation: gtk::Orientation::Vertical,
-                                    set_spacing: 12,
-                                    gtk::Label {
-                                        set_label: &gettext("Streams"),
-                                        set_halign: gtk::Align::Start,
-                                        add_css_class: "heading",
-                                    },
-                                    #[local_ref]
-                                    entry_list -> gtk::ListBox {
-                                        add_css_class: "boxed-list",
-                                        set_selection_mode: gtk::SelectionMode::None,
-                                    },
-                                },
-                            },
-                        },
-                        add_named[Some("error")] = &adw::StatusPage {
-                            set_icon_name: Some("dialog-error-symbolic"),
-                            set_title: &gettext("Cannot Read the Store"),
-                            #[watch]
-                            set_description: match &model.view {
-                                View::Error(e) => Some(e.as_str()),
-                                _ => None,
-                            },
-                        },
-
-                        // After the children, so the names exist when first applied.
-                        #[watch]
-                        set_visible_child_name: match &model.view {
-                            View::Loading => "loading",
-                            View::Empty => "empty",
-                            View::Library => "library",
-                            View::Error(_) => "error",
-                        },
-                      },
+                      #[local_ref]
+                      add_named[Some("main")] = pages -> adw::ViewStack {},
                       #[watch]
                       set_visible_child_name: if model.playing.is_some() { "player" } else { "main" },
                     },
@@ -251,7 +219,7 @@ impl Component for Window {
     fn init(init: Self::Init, root: Self::Root, sender: ComponentSender<Self>) -> ComponentParts<Self> {
         let Init {
             store,
-            play,
+            show,
             settings,
         } = init;
         let player = PlayerPage::builder()
@@ -259,33 +227,70 @@ impl Component for Window {
             .forward(sender.input_sender(), |out| match out {
                 PlayerOutput::Toast(text) => Msg::Toast(text),
             });
-        let entries = FactoryVecDeque::builder()
-            .launch(gtk::ListBox::default())
+        let library = LibraryPage::builder()
+            .launch(store.clone())
             .forward(sender.input_sender(), |out| match out {
-                RowOutput::Open(name) => Msg::Open(name),
+                LibraryOutput::Open(name) => Msg::Open(name),
+                LibraryOutput::ToggleWall(name) => Msg::ToggleWall(name),
+                LibraryOutput::RecordTestPattern => Msg::RecordTestPattern,
+                LibraryOutput::Listed(names) => Msg::Listed(names),
             });
+        let wall_show = match &show {
+            StartView::Wall(streams, layout) => Some((streams.clone(), *layout)),
+            _ => None,
+        };
+        let wall = Wall::builder()
+            .launch(WallInit {
+                store: store.clone(),
+                path: walls::default_path(),
+                show: wall_show.clone(),
+            })
+            .forward(sender.input_sender(), |out| match out {
+                WallOutput::Open(stream, at) => Msg::OpenAt(stream, at),
+                WallOutput::Toast(text) => Msg::Toast(text),
+                WallOutput::Cameras(names) => Msg::OnWall(names),
+            });
+        let pages = adw::ViewStack::new();
+        pages
+            .add_titled(library.widget(), Some("library"), &gettext("Library"))
+            .set_icon_name(Some("view-list-symbolic"));
+        pages
+            .add_titled(wall.widget(), Some("wall"), &gettext("Wall"))
+            .set_icon_name(Some("view-grid-symbolic"));
+        let input = sender.input_sender().clone();
+        pages.connect_visible_child_name_notify(move |p| {
+            let page = if p.visible_child_name().as_deref() == Some("wall") {
+                Page::Wall
+            } else {
+                Page::Library
+            };
+            input.emit(Msg::Page(page));
+        });
         let mut model = Window {
             store,
-            view: View::Loading,
-            entries,
-            loading: false,
             toasts: adw::ToastOverlay::new(),
+            library,
+            wall,
             player,
-            player_active: Rc::new(Cell::new(false)),
+            pages: pages.clone(),
+            page: Page::Library,
+            shortcuts_active: Rc::new(Cell::new(false)),
             playing: None,
             recording: None,
-            restore_last: play.is_none(),
+            restore_last: matches!(show, StartView::Library),
             settings,
         };
-        if let Some((name, start)) = play {
-            model.open_player(name, start);
+        match show {
+            StartView::Play(name, start) => model.open_player(name, start),
+            StartView::Wall(..) => pages.set_visible_child_name("wall"),
+            StartView::Library => {}
         }
         let toasts = &model.toasts;
-        let entry_list = model.entries.widget();
         let player_widget = model.player.widget();
+        let pages = &model.pages;
         let widgets = view_output!();
         let input = sender.input_sender().clone();
-        shortcuts::install(&root, model.player_active.clone(), move |s| {
+        shortcuts::install(&root, model.shortcuts_active.clone(), move |s| {
             input.emit(Msg::Shortcut(s))
         });
         window_state::restore(&root, &model.settings);
@@ -298,48 +303,21 @@ impl Component for Window {
             let input = input.clone();
             preferences::show(w, &settings, &uri, move |text| input.emit(Msg::Toast(text)));
         });
-
-        let input = sender.input_sender().clone();
-        gtk::glib::timeout_add_local(REFRESH_INTERVAL, move || {
-            // The window is gone when the channel is closed; stop the timer then.
-            if input.send(Msg::Refresh).is_ok() {
-                gtk::glib::ControlFlow::Continue
-            } else {
-                gtk::glib::ControlFlow::Break
-            }
-        });
-        sender.input(Msg::Refresh);
         ComponentParts { model, widgets }
     }
 
     fn update(&mut self, msg: Self::Input, sender: ComponentSender<Self>, root: &Self::Root) {
         match msg {
-            Msg::Refresh => {
-                if self.loading {
-                    return;
-                }
-                self.loading = true;
-                let store = self.store.clone();
-                sender.spawn_oneshot_command(move || CmdOut::Listed(library::load(store.as_ref())));
-            }
             Msg::Open(name) => match StreamName::parse(&name) {
                 Ok(stream) => self.open_player(stream, StartAt::Earliest),
                 Err(e) => self.toast(&e.to_string()),
             },
-            Msg::Back => {
-                self.player.emit(PlayerMsg::Close);
-                self.player_active.set(false);
-                self.playing = None;
-                self.settings.set_last_stream("");
-                if root.is_fullscreen() {
-                    root.unfullscreen();
-                }
-                sender.input(Msg::Refresh);
-            }
+            Msg::OpenAt(stream, at) => self.open_player(stream, at.map_or(StartAt::Live, StartAt::Time)),
+            Msg::Back => self.back(root),
             Msg::Fullscreen => {
                 if root.is_fullscreen() {
                     root.unfullscreen();
-                } else if self.playing.is_some() {
+                } else if self.playing.is_some() || self.page == Page::Wall {
                     root.fullscreen();
                 }
             }
@@ -366,9 +344,18 @@ impl Component for Window {
                     rec.stop();
                 }
             }
-            Msg::Shortcut(Shortcut::Player(msg)) => self.player.emit(msg()),
-            Msg::Shortcut(Shortcut::Fullscreen) => sender.input(Msg::Fullscreen),
-            Msg::Shortcut(Shortcut::Back) => sender.input(Msg::Back),
+            Msg::Shortcut(s) => self.shortcut(s, &sender),
+            Msg::Page(page) => {
+                self.page = page;
+                self.update_active();
+            }
+            Msg::Listed(names) => self.restore(&names),
+            Msg::ToggleWall(name) => match StreamName::parse(&name) {
+                Ok(stream) => self.wall.emit(WallMsg::Toggle(stream)),
+                Err(e) => self.toast(&e.to_string()),
+            },
+            Msg::OnWall(names) => self.library.emit(LibraryMsg::OnWall(names)),
+            Msg::Refresh => self.library.emit(LibraryMsg::Refresh),
         }
     }
 
@@ -378,11 +365,11 @@ impl Component for Window {
             rec.stop_and_wait();
         }
         self.player.emit(PlayerMsg::Close);
+        self.wall.emit(WallMsg::Visible(false));
     }
 
-    fn update_cmd(&mut self, msg: Self::CommandOutput, sender: ComponentSender<Self>, _root: &Self::Root) {
+    fn update_cmd(&mut self, msg: Self::CommandOutput, _sender: ComponentSender<Self>, _root: &Self::Root) {
         match msg {
-            CmdOut::Listed(result) => self.on_listed(result, &sender),
             CmdOut::Record(JobEvent::Progress(event)) => {
                 let preview = self.recording.as_mut().is_some_and(|r| r.on_event(event));
                 if let (true, Some(rec)) = (preview, &self.recording) {
@@ -401,7 +388,7 @@ impl Component for Window {
                     Ok(_) => self.toast(&format!("{} {name}", gettext("Recording stopped:"))),
                     Err(e) => self.toast(&format!("{name}: {e}")),
                 }
-                sender.input(Msg::Refresh);
+                self.library.emit(LibraryMsg::Refresh);
             }
         }
     }
@@ -412,45 +399,58 @@ impl Window {
         self.toasts.add_toast(adw::Toast::new(text));
     }
 
+    /// Which page is in front, for the wall (its tiles run only while shown) and the shortcuts.
+    fn update_active(&self) {
+        let wall_shown = self.playing.is_none() && self.page == Page::Wall;
+        self.wall.emit(WallMsg::Visible(wall_shown));
+        self.shortcuts_active.set(self.playing.is_some() || wall_shown);
+    }
+
     /// Shows `stream` in the player.
     fn open_player(&mut self, stream: StreamName, start: StartAt) {
         self.settings.set_last_stream(&stream.to_string());
         self.playing = Some(stream.to_string());
-        self.player_active.set(true);
         self.player.emit(PlayerMsg::Open(OpenRequest {
             store: self.store.clone(),
             stream,
             start,
         }));
+        self.update_active();
     }
 
-    fn on_listed(&mut self, result: Result<Vec<LibraryEntry>, String>, sender: &ComponentSender<Self>) {
-        self.loading = false;
-        match result {
-            Ok(list) => {
-                if std::mem::take(&mut self.restore_last) && self.playing.is_none() {
-                    let last = self.settings.last_stream();
-                    if let Some(name) = last.filter(|l| list.iter().any(|e| &e.name == l)) {
-                        sender.input(Msg::Open(name));
-                    }
+    /// Back from the player (to the page it came from), or out of an enlarged wall tile.
+    fn back(&mut self, root: &adw::ApplicationWindow) {
+        if self.playing.is_none() {
+            self.wall.emit(WallMsg::Back);
+            return;
+        }
+        self.player.emit(PlayerMsg::Close);
+        self.playing = None;
+        self.settings.set_last_stream("");
+        if root.is_fullscreen() {
+            root.unfullscreen();
+        }
+        self.library.emit(LibraryMsg::Refresh);
+        self.update_active();
+    }
+
+    fn shortcut(&mut self, s: Shortcut, sender: &ComponentSender<Self>) {
+        match s {
+            Shortcut::Player(msg) if self.playing.is_some() => self.player.emit(msg()),
+            Shortcut::Player(_) => {}
+            Shortcut::Fullscreen => sender.input(Msg::Fullscreen),
+            Shortcut::Back => sender.input(Msg::Back),
+        }
+    }
+
+    /// The first listing: reopen the stream watched last if it still exists.
+    fn restore(&mut self, names: &[String]) {
+        if std::mem::take(&mut self.restore_last) && self.playing.is_none() {
+            if let Some(name) = self.settings.last_stream().filter(|l| names.contains(l)) {
+                match StreamName::parse(&name) {
+                    Ok(stream) => self.open_player(stream, StartAt::Earliest),
+                    Err(e) => tracing::warn!(error = %e, "the saved last stream is not a stream name"),
                 }
-                self.view = if list.is_empty() {
-                    View::Empty
-                } else {
-                    View::Library
-                };
-                let mut guard = self.entries.guard();
-                let current: Vec<LibraryEntry> = guard.iter().cloned().collect();
-                if current != list {
-                    guard.clear();
-                    for entry in list {
-                        guard.push_back(entry);
-                    }
-                }
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot list streams");
-                self.view = View::Error(e);
             }
         }
     }

@@ -4,6 +4,8 @@
 //! Each test file compiles this module on its own and uses part of it.
 #![allow(dead_code)]
 
+pub mod app;
+
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Output};
 use std::sync::{Arc, Mutex};
@@ -31,6 +33,11 @@ pub fn ok(o: &Output) -> String {
         String::from_utf8_lossy(&o.stderr)
     );
     String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// The wall clock as TAI nanoseconds (the time the store keeps).
+pub fn now_tai() -> u64 {
+    hindsight_store::Timestamp::now().nanos()
 }
 
 /// True under CI, where tests that need a Pravega server must run instead of skipping.

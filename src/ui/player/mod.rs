@@ -11,6 +11,7 @@
 mod export;
 mod live;
 mod transport;
+pub mod video;
 mod widgets;
 
 use std::sync::Arc;

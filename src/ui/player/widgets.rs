@@ -5,7 +5,7 @@ use gettextrs::gettext;
 use relm4::adw::prelude::*;
 use relm4::{adw, gtk, ComponentSender};
 
-use super::{PlayerMsg, PlayerPage, SPEEDS};
+use super::{video, PlayerMsg, PlayerPage, SPEEDS};
 use crate::ui::timeline::TimelineWidget;
 
 /// The widgets the player updates.
@@ -47,43 +47,6 @@ fn action_button(
     b
 }
 
-/// The video with the LIVE badge and the behind-live label over it, and the error page in a stack.
-fn video_stack(w: &mut Parts) -> gtk::Stack {
-    w.picture.add_css_class("video");
-    let overlay = gtk::Overlay::new();
-    overlay.set_child(Some(&w.picture));
-    overlay.add_overlay(&w.live_badge);
-    overlay.add_overlay(&w.behind_label);
-    let stack = gtk::Stack::new();
-    stack.add_named(&overlay, Some("video"));
-    stack.add_named(&w.error_page, Some("error"));
-    stack.set_vexpand(true);
-    stack
-}
-
-/// Widgets made before they are arranged.
-struct Parts {
-    picture: gtk::Picture,
-    live_badge: gtk::Label,
-    behind_label: gtk::Label,
-    error_page: adw::StatusPage,
-}
-
-fn osd_label(css: &str, text: Option<&str>) -> gtk::Label {
-    let label = gtk::Label::builder()
-        .halign(gtk::Align::Start)
-        .valign(gtk::Align::Start)
-        .margin_start(12)
-        .margin_top(12)
-        .visible(false)
-        .build();
-    if let Some(text) = text {
-        label.set_label(text);
-    }
-    label.add_css_class(css);
-    label
-}
-
 /// The export progress row: what is being written, how far, and a way to stop it.
 fn export_row(sender: &ComponentSender<PlayerPage>) -> (gtk::Revealer, gtk::Label, gtk::ProgressBar) {
     let label = gtk::Label::builder()
@@ -119,21 +82,23 @@ pub fn build(root: &gtk::Box, sender: &ComponentSender<PlayerPage>) -> PlayerWid
     let error_detail = gtk::Label::builder().selectable(true).wrap(true).build();
     error_detail.add_css_class("monospace");
     error_detail.add_css_class("dim-label");
-    let mut parts = Parts {
-        picture: gtk::Picture::builder()
-            .hexpand(true)
-            .vexpand(true)
-            .content_fit(gtk::ContentFit::Contain)
-            .build(),
-        live_badge: osd_label("live-badge", Some(&gettext("LIVE"))),
-        behind_label: osd_label("osd-label", None),
-        error_page: adw::StatusPage::builder()
-            .icon_name("dialog-error-symbolic")
-            .title(gettext("Cannot Play This Stream"))
-            .child(&error_detail)
-            .build(),
-    };
-    let stack = video_stack(&mut parts);
+    let picture = video::picture();
+    let (start, top) = (gtk::Align::Start, gtk::Align::Start);
+    let live_badge = video::osd_label("live-badge", Some(&gettext("LIVE")), start, top);
+    let behind_label = video::osd_label("osd-label", None, start, top);
+    let error_page = adw::StatusPage::builder()
+        .icon_name("dialog-error-symbolic")
+        .title(gettext("Cannot Play This Stream"))
+        .child(&error_detail)
+        .build();
+    // The video, and the error page in its place when playback fails.
+    let stack = gtk::Stack::new();
+    stack.add_named(
+        &video::overlay(&picture, &[&live_badge, &behind_label]),
+        Some("video"),
+    );
+    stack.add_named(&error_page, Some("error"));
+    stack.set_vexpand(true);
 
     let timeline = TimelineWidget::new();
     let s = sender.clone();
@@ -256,11 +221,11 @@ pub fn build(root: &gtk::Box, sender: &ComponentSender<PlayerPage>) -> PlayerWid
 
     PlayerWidgets {
         stack,
-        picture: parts.picture,
-        error_page: parts.error_page,
+        picture,
+        error_page,
         error_detail,
-        live_badge: parts.live_badge,
-        behind_label: parts.behind_label,
+        live_badge,
+        behind_label,
         time_label,
         play_button,
         speed,

@@ -1,8 +1,8 @@
-//! The library: one row per video stream with its recorded span, size and whether it is being written.
+//! One library row: a thumbnail of the stream's newest key frame, its name, recorded span, size and state, and a
+//! button that puts it on the wall or takes it off.
 
 use gettextrs::gettext;
-use hindsight_store::video::{list_video_streams, summarize, VideoSummary};
-use hindsight_store::Backend;
+use hindsight_store::video::VideoSummary;
 use relm4::adw::prelude::*;
 use relm4::factory::{DynamicIndex, FactoryComponent, FactorySender};
 use relm4::{adw, gtk};
@@ -11,7 +11,7 @@ use crate::human;
 use crate::ui::localtime;
 
 /// What the library shows about one stream.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LibraryEntry {
     /// SCOPE/STREAM.
     pub name: String,
@@ -23,6 +23,10 @@ pub struct LibraryEntry {
     pub recording: bool,
     /// Sealed: finished for good.
     pub sealed: bool,
+    /// On the current wall.
+    pub on_wall: bool,
+    /// The newest key frame, small.
+    pub thumbnail: Option<gtk::gdk::Texture>,
 }
 
 impl LibraryEntry {
@@ -38,6 +42,8 @@ impl LibraryEntry {
             size: human::bytes(summary.stored_bytes()),
             recording: summary.data.writer_active == Some(true),
             sealed: summary.data.sealed,
+            on_wall: false,
+            thumbnail: None,
         }
     }
 
@@ -47,24 +53,16 @@ impl LibraryEntry {
     }
 }
 
-/// Reads the library: a summary of every video stream (blocking: run it off the main thread).
-pub fn load(store: &dyn Backend) -> Result<Vec<LibraryEntry>, String> {
-    let names = list_video_streams(store).map_err(|e| e.to_string())?;
-    names
-        .iter()
-        .map(|n| {
-            summarize(store, n)
-                .map(|s| LibraryEntry::local(&s))
-                .map_err(|e| format!("{n}: {e}"))
-        })
-        .collect()
-}
+/// The thumbnail's place in a row, in pixels (16:9).
+pub const THUMB_SIZE: (i32, i32) = (64, 36);
 
 /// Output of a row.
 #[derive(Debug)]
 pub enum RowOutput {
     /// The row was activated: open this stream.
     Open(String),
+    /// Put this stream on the wall, or take it off.
+    ToggleWall(String),
 }
 
 #[relm4::factory(pub)]
@@ -81,11 +79,28 @@ impl FactoryComponent for LibraryEntry {
             set_subtitle: &format!("{}  ·  {}", self.span, self.size),
             set_activatable: true,
             set_tooltip_text: Some(&self.name),
+            add_prefix = &gtk::Picture {
+                set_paintable: self.thumbnail.as_ref(),
+                set_content_fit: gtk::ContentFit::Cover,
+                set_size_request: (THUMB_SIZE.0, THUMB_SIZE.1),
+                set_valign: gtk::Align::Center,
+                add_css_class: "thumbnail",
+            },
             add_suffix = &gtk::Label {
                 set_label: &if self.recording { gettext("Recording") } else if self.sealed { gettext("Finished") } else { String::new() },
                 set_visible: self.recording || self.sealed,
                 add_css_class: if self.recording { "live-badge" } else { "dim-label" },
                 set_valign: gtk::Align::Center,
+            },
+            add_suffix = &gtk::ToggleButton {
+                set_icon_name: "view-grid-symbolic",
+                set_active: self.on_wall,
+                set_valign: gtk::Align::Center,
+                add_css_class: "flat",
+                set_tooltip_text: Some(&if self.on_wall { gettext("On the wall: click to take it off") } else { gettext("Show on the wall") }),
+                connect_clicked[sender, name = self.name.clone()] => move |_| {
+                    let _ = sender.output(RowOutput::ToggleWall(name.clone()));
+                },
             },
             add_suffix = &gtk::Image {
                 set_icon_name: Some("go-next-symbolic"),

@@ -1,0 +1,267 @@
+//! The playback pipeline and what its bus says:
+//!
+//! ```text
+//! pravegasrc ─[key-frame filter]─▶ decodebin ─▶ videoconvert ─[frame counter]─▶ gtk4paintablesink
+//! ```
+
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::{Arc, LazyLock};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use gst::prelude::*;
+use hindsight_store::{Backend, StreamName, Timestamp};
+
+use super::commands::{FAILED, REFUSED};
+use super::{PlayerEvent, StartAt};
+
+/// What reached the video sink: how many frames, and the newest one's stored time and arrival.
+#[derive(Debug, Default)]
+pub struct FrameStats {
+    count: AtomicU64,
+    /// TAI ns of the newest frame (0: none yet).
+    last_pts: AtomicU64,
+    /// When it arrived, as ns since [`EPOCH`] (0: none yet).
+    last_at: AtomicU64,
+}
+
+/// A monotonic zero for arrival times kept in atomics.
+static EPOCH: LazyLock<Instant> = LazyLock::new(Instant::now);
+
+impl FrameStats {
+    fn record(&self, pts: Option<gst::ClockTime>) {
+        self.count.fetch_add(1, Ordering::Relaxed);
+        if let Some(pts) = pts.filter(|t| t.nseconds() > 0) {
+            self.last_pts.store(pts.nseconds(), Ordering::Relaxed);
+        }
+        let since = EPOCH.elapsed().as_nanos().max(1) as u64;
+        self.last_at.store(since, Ordering::Relaxed);
+    }
+
+    /// Frames that reached the sink so far.
+    pub fn frames(&self) -> u64 {
+        self.count.load(Ordering::Relaxed)
+    }
+
+    /// The stored time of the newest frame.
+    pub fn last_time(&self) -> Option<Timestamp> {
+        Some(self.last_pts.load(Ordering::Relaxed))
+            .filter(|&t| t > 0)
+            .map(Timestamp::from_nanos)
+    }
+
+    /// When the newest frame arrived.
+    pub fn last_arrival(&self) -> Option<Instant> {
+        Some(self.last_at.load(Ordering::Relaxed))
+            .filter(|&t| t > 0)
+            .map(|ns| *EPOCH + Duration::from_nanos(ns))
+    }
+}
+
+/// Drops the stored frames that are not key frames, before they are demuxed or decoded: a small wall tile shows
+/// about one image per GOP for a fraction of the work. Going back to all frames waits for the next key frame,
+/// so the decoder never sees a delta frame whose references were dropped.
+#[derive(Debug, Default)]
+pub struct KeyFrameFilter {
+    mode: AtomicU8,
+}
+
+const ALL: u8 = 0;
+const KEY_ONLY: u8 = 1;
+const RESUMING: u8 = 2;
+
+impl KeyFrameFilter {
+    /// Key frames only (true) or every frame again from the next key frame (false).
+    pub fn set_key_frames_only(&self, on: bool) {
+        if on {
+            self.mode.store(KEY_ONLY, Ordering::SeqCst);
+        } else {
+            // Only a filter that drops has to wait for a key frame.
+            let _ = self
+                .mode
+                .compare_exchange(KEY_ONLY, RESUMING, Ordering::SeqCst, Ordering::SeqCst);
+        }
+    }
+
+    /// True while frames other than key frames are dropped (also while waiting to resume).
+    pub fn is_key_frames_only(&self) -> bool {
+        self.mode.load(Ordering::SeqCst) != ALL
+    }
+
+    /// Whether a buffer passes: key frames always, delta frames when not filtering.
+    pub fn pass(&self, delta: bool) -> bool {
+        match (self.mode.load(Ordering::SeqCst), delta) {
+            (ALL, _) => true,
+            (_, true) => false,
+            (RESUMING, false) => {
+                self.mode.store(ALL, Ordering::SeqCst);
+                true
+            }
+            (_, false) => true,
+        }
+    }
+}
+
+pub(super) fn make(factory: &str) -> anyhow::Result<gst::Element> {
+    gst::ElementFactory::make(factory)
+        .build()
+        .with_context(|| format!("cannot create {factory}"))
+}
+
+/// `pravegasrc ! decodebin ! videoconvert ! gtk4paintablesink`, not started.
+pub(super) fn build(
+    store: &dyn Backend,
+    stream: &StreamName,
+    start: StartAt,
+    filter: &Arc<KeyFrameFilter>,
+    stats: &Arc<FrameStats>,
+) -> anyhow::Result<(gst::Pipeline, gst::Element)> {
+    let src = gst::ElementFactory::make("pravegasrc")
+        .property("store", store.open_uri())
+        .property("stream", stream.to_string())
+        .build()
+        .context("cannot create pravegasrc")?;
+    match start {
+        StartAt::Earliest => src.set_property_from_str("start-mode", "earliest"),
+        StartAt::Live => src.set_property_from_str("start-mode", "latest"),
+        StartAt::Time(t) => {
+            src.set_property_from_str("start-mode", "timestamp");
+            src.set_property("start-timestamp", t.nanos());
+        }
+    }
+    let decode = make("decodebin")?;
+    // Frame-threaded libav decoders hold the newest frame until the next one arrives: a frame late at the
+    // live edge. Slice threading shows each frame as soon as it is decoded.
+    if let Some(bin) = decode.downcast_ref::<gst::Bin>() {
+        bin.connect_deep_element_added(|_, _, element| {
+            let is_libav = element.factory().is_some_and(|f| f.name().starts_with("avdec_"));
+            if is_libav && element.find_property("thread-type").is_some() {
+                element.set_property_from_str("thread-type", "slice");
+            }
+        });
+    }
+    let convert = make("videoconvert")?;
+    let sink = make("gtk4paintablesink")?;
+    let pipeline = gst::Pipeline::with_name("player");
+    pipeline
+        .add_many([&src, &decode, &convert, &sink])
+        .context("cannot assemble the player pipeline")?;
+    src.link(&decode).context("cannot link pravegasrc to decodebin")?;
+    convert
+        .link(&sink)
+        .context("cannot link videoconvert to the video sink")?;
+    let convert_weak = convert.downgrade();
+    decode.connect_pad_added(move |_, pad| {
+        let Some(convert) = convert_weak.upgrade() else {
+            return;
+        };
+        let is_video = pad
+            .current_caps()
+            .and_then(|c| c.structure(0).map(|s| s.name().starts_with("video/")))
+            .unwrap_or(false);
+        let Some(sinkpad) = convert.static_pad("sink") else {
+            return;
+        };
+        if is_video && !sinkpad.is_linked() {
+            if let Err(e) = pad.link(&sinkpad) {
+                tracing::warn!(error = ?e, "cannot link decoded video");
+            }
+        }
+    });
+    if let Some(pad) = src.static_pad("src") {
+        let filter = filter.clone();
+        pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+            let delta = info
+                .buffer()
+                .is_some_and(|b| b.flags().contains(gst::BufferFlags::DELTA_UNIT));
+            if filter.pass(delta) {
+                gst::PadProbeReturn::Ok
+            } else {
+                gst::PadProbeReturn::Drop
+            }
+        });
+    }
+    if let Some(pad) = sink.static_pad("sink") {
+        let stats = stats.clone();
+        pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+            stats.record(info.buffer().and_then(|b| b.pts()));
+            gst::PadProbeReturn::Ok
+        });
+    }
+    Ok((pipeline, sink))
+}
+
+/// Turns bus messages into player events.
+pub(super) fn event_of(msg: &gst::Message, pipeline: &gst::Pipeline) -> Option<PlayerEvent> {
+    match msg.view() {
+        gst::MessageView::Error(err) => Some(PlayerEvent::Error {
+            message: err.error().to_string(),
+            detail: format!(
+                "{}: {}",
+                err.src().map(|s| s.path_string().to_string()).unwrap_or_default(),
+                err.debug().map(|d| d.to_string()).unwrap_or_default()
+            ),
+        }),
+        gst::MessageView::Eos(_) => Some(PlayerEvent::Ended),
+        gst::MessageView::AsyncDone(_) => Some(PlayerEvent::Settled),
+        gst::MessageView::StateChanged(change) if change.src() == Some(pipeline.upcast_ref()) => match change
+            .current()
+        {
+            gst::State::Playing => Some(PlayerEvent::Playing(true)),
+            gst::State::Paused if change.old() == gst::State::Playing => Some(PlayerEvent::Playing(false)),
+            _ => None,
+        },
+        gst::MessageView::Application(app) => {
+            let s = app.structure()?;
+            let text = s.get::<String>("text").unwrap_or_default();
+            match s.name().as_str() {
+                REFUSED => Some(PlayerEvent::Refused(text)),
+                FAILED => Some(PlayerEvent::Error {
+                    message: "Playback could not start".to_owned(),
+                    detail: text,
+                }),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_frame_filter_resumes_only_at_a_key_frame() {
+        let f = KeyFrameFilter::default();
+        assert!(f.pass(true) && f.pass(false), "everything passes by default");
+        f.set_key_frames_only(true);
+        assert!(f.is_key_frames_only());
+        assert!(!f.pass(true), "delta frames are dropped");
+        assert!(f.pass(false), "key frames pass");
+        f.set_key_frames_only(false);
+        assert!(f.is_key_frames_only(), "still waiting for a key frame");
+        assert!(
+            !f.pass(true),
+            "a delta frame before the next key frame would miss its references"
+        );
+        assert!(f.pass(false));
+        assert!(!f.is_key_frames_only());
+        assert!(f.pass(true), "every frame again after the key frame");
+        f.set_key_frames_only(false);
+        assert!(f.pass(true), "switching off an inactive filter changes nothing");
+    }
+
+    #[test]
+    fn frame_stats_keep_the_newest_frame() {
+        let s = FrameStats::default();
+        assert_eq!((s.frames(), s.last_time(), s.last_arrival()), (0, None, None));
+        s.record(Some(gst::ClockTime::from_nseconds(5)));
+        s.record(None);
+        assert_eq!(s.frames(), 2);
+        assert_eq!(s.last_time(), Some(Timestamp::from_nanos(5)));
+        assert!(s
+            .last_arrival()
+            .is_some_and(|t| t.elapsed() < Duration::from_secs(5)));
+    }
+}

@@ -1,0 +1,253 @@
+//! Thumbnails: one key frame decoded to a small RGBA image from one ranged read of its stored bytes. Nothing is
+//! written while recording; the index says where each key frame is, and every stored key frame carries its own
+//! ftyp+moov, so its bytes alone decode.
+//!
+//! ```text
+//! frame bytes ─▶ appsrc ! qtdemux ! decodebin ! videoconvert ! videoscale ! RGBA,WIDTH ─▶ appsink
+//! ```
+//!
+//! Blocking: run it on a worker thread.
+
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context};
+use gst::prelude::*;
+use hindsight_store::search;
+use hindsight_store::video::{IndexReader, VideoReader};
+use hindsight_store::{Backend, IndexRecord, Interrupt, ReadOutcome, StreamName, Timestamp};
+
+/// Longest a decode may take before it counts as failed (a broken frame must not hang a worker).
+const DECODE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A decoded key frame.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Thumbnail {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// Bytes per row.
+    pub stride: usize,
+    /// RGBA pixels, `stride * height` bytes.
+    pub rgba: Vec<u8>,
+    /// The stored time of the frame.
+    pub time: Timestamp,
+    /// The index record of the key frame (its data offset identifies it).
+    pub record: IndexRecord,
+}
+
+impl std::fmt::Debug for Thumbnail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Thumbnail")
+            .field("size", &(self.width, self.height))
+            .field("time", &self.time)
+            .field("offset", &self.record.offset)
+            .finish()
+    }
+}
+
+/// The newest indexed key frame of `stream`, at most `max_width` wide; `None` while nothing is indexed yet.
+pub fn latest(store: &dyn Backend, stream: &StreamName, max_width: u32) -> anyhow::Result<Option<Thumbnail>> {
+    let mut index = IndexReader::open(store, stream).with_context(|| format!("cannot read {stream}"))?;
+    let Some((_, record)) = search::last_seek_target(&mut index).context("cannot read the index")? else {
+        return Ok(None);
+    };
+    at_record(store, stream, record, max_width).map(Some)
+}
+
+/// The key frame `record` points at, at most `max_width` wide.
+pub fn at_record(
+    store: &dyn Backend,
+    stream: &StreamName,
+    record: IndexRecord,
+    max_width: u32,
+) -> anyhow::Result<Thumbnail> {
+    let mut reader = VideoReader::open(store, stream).with_context(|| format!("cannot read {stream}"))?;
+    reader.seek(record.offset);
+    let interrupt = Interrupt::new().context("cannot read the frame")?;
+    // The frame is stored already (its index record exists): the read never waits for new data.
+    let frame = match reader
+        .next_frame(std::time::Instant::now(), &interrupt)
+        .with_context(|| {
+            format!(
+                "cannot read the key frame of {stream} at offset {}",
+                record.offset
+            )
+        })? {
+        ReadOutcome::Frame(f) => f,
+        other => bail!("no frame at offset {} of {stream} ({other:?})", record.offset),
+    };
+    let (width, height, stride, rgba) = decode(&frame.payload, max_width)
+        .with_context(|| format!("cannot decode the key frame of {stream} at {}", record.timestamp))?;
+    Ok(Thumbnail {
+        width,
+        height,
+        stride,
+        rgba,
+        time: record.timestamp,
+        record,
+    })
+}
+
+/// Decodes one self-contained fMP4 fragment (ftyp+moov+moof+mdat) to RGBA at most `max_width` wide.
+pub fn decode(fragment: &[u8], max_width: u32) -> anyhow::Result<(u32, u32, usize, Vec<u8>)> {
+    super::init()?;
+    let pipeline = gst::Pipeline::with_name("thumbnail");
+    let src = gst_app::AppSrc::builder()
+        .caps(&gst::Caps::builder("video/quicktime").build())
+        .format(gst::Format::Bytes)
+        .build();
+    let make = |name: &str| {
+        gst::ElementFactory::make(name)
+            .build()
+            .with_context(|| format!("GStreamer element {name} is not installed"))
+    };
+    let demux = make("qtdemux")?;
+    let decode = make("decodebin")?;
+    let convert = make("videoconvert")?;
+    let scale = make("videoscale")?;
+    let filter = gst::ElementFactory::make("capsfilter")
+        .property(
+            "caps",
+            gst::Caps::builder("video/x-raw")
+                .field("format", "RGBA")
+                .field("pixel-aspect-ratio", gst::Fraction::new(1, 1))
+                .build(),
+        )
+        .build()?;
+    let sink = gst_app::AppSink::builder().sync(false).max_buffers(1).build();
+    pipeline.add_many([
+        src.upcast_ref(),
+        &demux,
+        &decode,
+        &convert,
+        &scale,
+        &filter,
+        sink.upcast_ref(),
+    ])?;
+    src.link(&demux)?;
+    gst::Element::link_many([&convert, &scale, &filter, sink.upcast_ref()])?;
+    let decode_weak = decode.downgrade();
+    demux.connect_pad_added(move |_, pad| {
+        let Some(decode) = decode_weak.upgrade() else {
+            return;
+        };
+        let Some(sinkpad) = decode.static_pad("sink") else {
+            return;
+        };
+        if pad.name().starts_with("video") && !sinkpad.is_linked() {
+            if let Err(e) = pad.link(&sinkpad) {
+                tracing::warn!(error = ?e, "thumbnail: cannot link the video track");
+            }
+        }
+    });
+    let convert_weak = convert.downgrade();
+    decode.connect_pad_added(move |_, pad| {
+        let Some(convert) = convert_weak.upgrade() else {
+            return;
+        };
+        let Some(sinkpad) = convert.static_pad("sink") else {
+            return;
+        };
+        if !sinkpad.is_linked() {
+            if let Err(e) = pad.link(&sinkpad) {
+                tracing::warn!(error = ?e, "thumbnail: cannot link the decoder");
+            }
+        }
+    });
+    // Scale once the source size is known: keep the aspect ratio, never upscale.
+    let filter_weak = filter.downgrade();
+    if let Some(pad) = convert.static_pad("sink") {
+        pad.connect_notify(Some("caps"), move |pad, _| {
+            let (Some(filter), Some(caps)) = (filter_weak.upgrade(), pad.current_caps()) else {
+                return;
+            };
+            let Some(s) = caps.structure(0) else { return };
+            let (Ok(w), Ok(h)) = (s.get::<i32>("width"), s.get::<i32>("height")) else {
+                return;
+            };
+            let (tw, th) = fit(w.max(1) as u32, h.max(1) as u32, max_width);
+            filter.set_property(
+                "caps",
+                gst::Caps::builder("video/x-raw")
+                    .field("format", "RGBA")
+                    .field("width", tw as i32)
+                    .field("height", th as i32)
+                    .field("pixel-aspect-ratio", gst::Fraction::new(1, 1))
+                    .build(),
+            );
+        });
+    }
+    pipeline
+        .set_state(gst::State::Playing)
+        .context("cannot start the thumbnail decoder")?;
+    let pushed = src
+        .push_buffer(gst::Buffer::from_slice(fragment.to_vec()))
+        .map_err(|e| anyhow!("cannot feed the decoder: {e:?}"))
+        .and_then(|_| {
+            src.end_of_stream()
+                .map_err(|e| anyhow!("cannot end the decoder's input: {e:?}"))
+        });
+    let result = pushed.and_then(|_| pull(&sink, &pipeline));
+    if pipeline.set_state(gst::State::Null).is_err() {
+        tracing::warn!("thumbnail decoder did not stop cleanly");
+    }
+    result
+}
+
+/// Waits for the decoded image (or the pipeline's error).
+fn pull(sink: &gst_app::AppSink, pipeline: &gst::Pipeline) -> anyhow::Result<(u32, u32, usize, Vec<u8>)> {
+    let sample = match sink.try_pull_sample(gst::ClockTime::from_nseconds(DECODE_TIMEOUT.as_nanos() as u64)) {
+        Some(sample) => sample,
+        None => {
+            let detail = pipeline
+                .bus()
+                .and_then(|bus| bus.pop_filtered(&[gst::MessageType::Error]))
+                .and_then(|m| match m.view() {
+                    gst::MessageView::Error(e) => Some(format!("{} ({:?})", e.error(), e.debug())),
+                    _ => None,
+                })
+                .unwrap_or_else(|| format!("no image within {DECODE_TIMEOUT:?}"));
+            bail!("the frame does not decode: {detail}");
+        }
+    };
+    let caps = sample
+        .caps()
+        .ok_or_else(|| anyhow!("decoded image without caps"))?;
+    let info = gst_video::VideoInfo::from_caps(caps).context("decoded image with unusable caps")?;
+    let buffer = sample
+        .buffer()
+        .ok_or_else(|| anyhow!("decoded image without pixels"))?;
+    let map = buffer.map_readable().context("cannot map the decoded image")?;
+    let stride = info.stride()[0].max(0) as usize;
+    let height = info.height();
+    let needed = stride * height as usize;
+    let pixels = map
+        .as_slice()
+        .get(..needed)
+        .ok_or_else(|| anyhow!("decoded image is short"))?;
+    Ok((info.width(), height, stride, pixels.to_vec()))
+}
+
+/// The size that fits `w`x`h` into `max_width` keeping the aspect ratio, even sizes, never upscaled.
+pub fn fit(w: u32, h: u32, max_width: u32) -> (u32, u32) {
+    if w <= max_width {
+        return (w, h);
+    }
+    let tw = max_width.max(2) & !1;
+    let th = ((u64::from(h) * u64::from(tw) / u64::from(w)) as u32).max(2) & !1;
+    (tw, th)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thumbnails_keep_the_aspect_ratio_and_never_upscale() {
+        assert_eq!(fit(640, 360, 160), (160, 90));
+        assert_eq!(fit(1920, 1080, 240), (240, 134));
+        assert_eq!(fit(160, 120, 320), (160, 120));
+        assert_eq!(fit(1000, 3, 100), (100, 2));
+    }
+}

@@ -1,0 +1,277 @@
+//! The library page: every stream of the store with a thumbnail of what it sees, its recorded span, size and
+//! state, refreshed every few seconds in the background; empty and error states. A row opens the stream in the
+//! player, or puts it on the wall.
+
+mod load;
+mod row;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use gettextrs::gettext;
+use hindsight_store::Backend;
+use relm4::adw::prelude::*;
+use relm4::factory::FactoryVecDeque;
+use relm4::{adw, gtk, Component, ComponentParts, ComponentSender};
+
+use load::{Listing, Shown};
+pub use row::{LibraryEntry, RowOutput};
+
+/// How often the library re-reads the store; cheap (two index records per stream, thumbnails only when new).
+const REFRESH_INTERVAL: Duration = Duration::from_secs(3);
+
+/// What the page shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum View {
+    Loading,
+    Empty,
+    Library,
+    Error(String),
+}
+
+/// Input of the library.
+#[derive(Debug)]
+pub enum LibraryMsg {
+    /// Re-read the store.
+    Refresh,
+    /// The streams on the current wall (their rows are marked).
+    OnWall(Vec<String>),
+    /// A row asked for something.
+    Row(RowOutput),
+    /// The empty page's button.
+    RecordTestPattern,
+}
+
+/// What the library tells the window.
+#[derive(Debug)]
+pub enum LibraryOutput {
+    /// Open a stream in the player.
+    Open(String),
+    /// Put a stream on the wall, or take it off.
+    ToggleWall(String),
+    /// Record the test pattern.
+    RecordTestPattern,
+    /// The streams of the store, after each read.
+    Listed(Vec<String>),
+}
+
+/// Results of background work.
+#[derive(Debug)]
+pub enum LibraryCmd {
+    /// The store was read.
+    Listed(Result<Listing, String>),
+}
+
+/// The library's state.
+pub struct LibraryPage {
+    store: Arc<dyn Backend>,
+    view: View,
+    entries: FactoryVecDeque<LibraryEntry>,
+    loading: bool,
+    on_wall: Vec<String>,
+    thumbnails: HashMap<String, (Shown, gtk::gdk::Texture)>,
+    /// The last listing, to mark rows again when the wall changes without a re-read.
+    listed: Vec<LibraryEntry>,
+}
+
+#[relm4::component(pub)]
+impl Component for LibraryPage {
+    type Init = Arc<dyn Backend>;
+    type Input = LibraryMsg;
+    type Output = LibraryOutput;
+    type CommandOutput = LibraryCmd;
+
+    view! {
+        gtk::Stack {
+            set_vexpand: true,
+            set_transition_type: gtk::StackTransitionType::Crossfade,
+            add_named[Some("loading")] = &gtk::Spinner {
+                set_spinning: true,
+                set_halign: gtk::Align::Center,
+                set_valign: gtk::Align::Center,
+                set_size_request: (32, 32),
+            },
+            add_named[Some("empty")] = &adw::StatusPage {
+                set_icon_name: Some("camera-video-symbolic"),
+                set_title: &gettext("No Recordings Yet"),
+                set_description: Some(&gettext(
+                    // One line: xgettext reads the source as C, where a continued line keeps its
+                    // indentation and the string would not match.
+                    "Streams recorded into this store appear here. Record a camera, or start with a test pattern to see how it works.")),
+                #[wrap(Some)]
+                set_child = &gtk::Button {
+                    set_label: &gettext("Record a Test Pattern"),
+                    set_halign: gtk::Align::Center,
+                    add_css_class: "pill",
+                    add_css_class: "suggested-action",
+                    connect_clicked => LibraryMsg::RecordTestPattern,
+                },
+            },
+            add_named[Some("library")] = &gtk::ScrolledWindow {
+                set_hscrollbar_policy: gtk::PolicyType::Never,
+                adw::Clamp {
+                    set_maximum_size: 900,
+                    set_margin_top: 24,
+                    set_margin_bottom: 24,
+                    set_margin_start: 12,
+                    set_margin_end: 12,
+                    gtk::Box {
+                        set_orientation: gtk::Orientation::Vertical,
+                        set_spacing: 12,
+                        gtk::Label {
+                            set_label: &gettext("Streams"),
+                            set_halign: gtk::Align::Start,
+                            add_css_class: "heading",
+                        },
+                        #[local_ref]
+                        entry_list -> gtk::ListBox {
+                            add_css_class: "boxed-list",
+                            set_selection_mode: gtk::SelectionMode::None,
+                        },
+                    },
+                },
+            },
+            add_named[Some("error")] = &adw::StatusPage {
+                set_icon_name: Some("dialog-error-symbolic"),
+                set_title: &gettext("Cannot Read the Store"),
+                #[watch]
+                set_description: match &model.view {
+                    View::Error(e) => Some(e.as_str()),
+                    _ => None,
+                },
+            },
+
+            // After the children, so the names exist when first applied.
+            #[watch]
+            set_visible_child_name: match &model.view {
+                View::Loading => "loading",
+                View::Empty => "empty",
+                View::Library => "library",
+                View::Error(_) => "error",
+            },
+        }
+    }
+
+    fn init(store: Self::Init, root: Self::Root, sender: ComponentSender<Self>) -> ComponentParts<Self> {
+        let entries = FactoryVecDeque::builder()
+            .launch(gtk::ListBox::default())
+            .forward(sender.input_sender(), LibraryMsg::Row);
+        let model = LibraryPage {
+            store,
+            view: View::Loading,
+            entries,
+            loading: false,
+            on_wall: Vec::new(),
+            thumbnails: HashMap::new(),
+            listed: Vec::new(),
+        };
+        let entry_list = model.entries.widget();
+        let widgets = view_output!();
+        let input = sender.input_sender().clone();
+        gtk::glib::timeout_add_local(REFRESH_INTERVAL, move || {
+            // The page is gone when the channel is closed; stop the timer then.
+            if input.send(LibraryMsg::Refresh).is_ok() {
+                gtk::glib::ControlFlow::Continue
+            } else {
+                gtk::glib::ControlFlow::Break
+            }
+        });
+        sender.input(LibraryMsg::Refresh);
+        ComponentParts { model, widgets }
+    }
+
+    fn update(&mut self, msg: LibraryMsg, sender: ComponentSender<Self>, _root: &Self::Root) {
+        match msg {
+            LibraryMsg::Refresh => {
+                if self.loading {
+                    return;
+                }
+                self.loading = true;
+                let store = self.store.clone();
+                let shown: HashMap<String, Shown> = self
+                    .thumbnails
+                    .iter()
+                    .map(|(k, (s, _))| (k.clone(), *s))
+                    .collect();
+                sender.spawn_oneshot_command(move || LibraryCmd::Listed(load::load(store.as_ref(), &shown)));
+            }
+            LibraryMsg::OnWall(names) => {
+                self.on_wall = names;
+                self.show(self.listed.clone());
+            }
+            LibraryMsg::Row(RowOutput::Open(name)) => {
+                let _ = sender.output(LibraryOutput::Open(name));
+            }
+            LibraryMsg::Row(RowOutput::ToggleWall(name)) => {
+                let _ = sender.output(LibraryOutput::ToggleWall(name));
+            }
+            LibraryMsg::RecordTestPattern => {
+                let _ = sender.output(LibraryOutput::RecordTestPattern);
+            }
+        }
+    }
+
+    fn update_cmd(&mut self, msg: LibraryCmd, sender: ComponentSender<Self>, _root: &Self::Root) {
+        let LibraryCmd::Listed(result) = msg;
+        self.loading = false;
+        match result {
+            Ok(listing) => {
+                let now = Instant::now();
+                for (name, t) in listing.thumbnails {
+                    let texture = texture(&t);
+                    let shown = Shown {
+                        offset: t.record.offset,
+                        at: now,
+                    };
+                    self.thumbnails.insert(name, (shown, texture));
+                }
+                let names: Vec<String> = listing.entries.iter().map(|e| e.name.clone()).collect();
+                self.thumbnails.retain(|k, _| names.contains(k));
+                self.view = if names.is_empty() {
+                    View::Empty
+                } else {
+                    View::Library
+                };
+                self.show(listing.entries);
+                let _ = sender.output(LibraryOutput::Listed(names));
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot list streams");
+                self.view = View::Error(e);
+            }
+        }
+    }
+}
+
+impl LibraryPage {
+    /// Shows `list` with thumbnails and wall marks, replacing the rows only when something changed.
+    fn show(&mut self, mut list: Vec<LibraryEntry>) {
+        for e in &mut list {
+            e.on_wall = self.on_wall.contains(&e.name);
+            e.thumbnail = self.thumbnails.get(&e.name).map(|(_, t)| t.clone());
+        }
+        self.listed = list.clone();
+        let mut guard = self.entries.guard();
+        let current: Vec<LibraryEntry> = guard.iter().cloned().collect();
+        if current != list {
+            guard.clear();
+            for entry in list {
+                guard.push_back(entry);
+            }
+        }
+    }
+}
+
+/// A GDK texture of a decoded thumbnail.
+fn texture(t: &crate::engine::thumbnail::Thumbnail) -> gtk::gdk::Texture {
+    let bytes = gtk::glib::Bytes::from(&t.rgba[..]);
+    gtk::gdk::MemoryTexture::new(
+        t.width as i32,
+        t.height as i32,
+        gtk::gdk::MemoryFormat::R8g8b8a8,
+        &bytes,
+        t.stride,
+    )
+    .upcast()
+}

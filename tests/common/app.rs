@@ -1,0 +1,224 @@
+//! The real app window under X: starting it on a store with the status hook, recording test streams for it,
+//! screenshots. Shared by the GUI tests.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use gst::prelude::*;
+
+pub fn display() -> String {
+    std::env::var("DISPLAY")
+        .expect("the GUI tests need an X display: run them under xvfb-run (make test does)")
+}
+
+/// Records `seconds` of a test pattern into `stream`; `live` paces it in real time (for tailing).
+pub fn record_pipeline(store: &Path, stream: &str, seconds: u32, live: bool) -> gst::Pipeline {
+    gst::init().expect("gstreamer");
+    gstpravega::register_static().expect("register elements");
+    let frames = seconds * 15;
+    let desc = format!(
+        "videotestsrc is-live={live} num-buffers={frames} pattern=ball ! \
+         video/x-raw,width=320,height=240,framerate=15/1 ! \
+         x264enc key-int-max=15 bframes=0 speed-preset=ultrafast tune=zerolatency ! h264parse ! \
+         video/x-h264,alignment=au ! mp4mux streamable=true fragment-duration=1 ! \
+         pravegasink store={} stream={stream}",
+        store.display()
+    );
+    let pipeline = gst::parse::launch(&desc)
+        .expect("recording pipeline")
+        .downcast::<gst::Pipeline>()
+        .expect("a pipeline");
+    pipeline.set_state(gst::State::Playing).expect("record");
+    pipeline
+}
+
+/// Waits for a recording to finish.
+pub fn wait_eos(pipeline: &gst::Pipeline) {
+    hindsight_testkit::pipeline::wait_eos(pipeline, Duration::from_secs(60))
+        .expect("recording finished in time");
+    hindsight_testkit::pipeline::stop(pipeline);
+}
+
+pub struct App {
+    child: Child,
+    status: PathBuf,
+}
+
+/// An X server of the test's own, for tests that click: windows of other tests running at the same time would
+/// be under the pointer on a shared display. Stopped when dropped.
+pub struct PrivateDisplay {
+    server: Child,
+    /// `:N`.
+    pub name: String,
+}
+
+impl PrivateDisplay {
+    /// Starts Xvfb 1280x800 on the first free display number from 60 on.
+    pub fn start() -> Self {
+        for n in 60..200 {
+            if Path::new(&format!("/tmp/.X{n}-lock")).exists() {
+                continue;
+            }
+            let server = Command::new("Xvfb")
+                .arg(format!(":{n}"))
+                .args(["-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start Xvfb");
+            let socket = format!("/tmp/.X11-unix/X{n}");
+            let started = Instant::now();
+            while !Path::new(&socket).exists() && started.elapsed() < Duration::from_secs(10) {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let mut d = PrivateDisplay {
+                server,
+                name: format!(":{n}"),
+            };
+            if Path::new(&socket).exists() && d.server.try_wait().ok().flatten().is_none() {
+                return d;
+            }
+            let _ = d.server.kill();
+        }
+        panic!("no free X display number");
+    }
+
+    /// Moves the pointer to `(x, y)` of the screen and clicks `count` times.
+    pub fn click(&self, x: i32, y: i32, count: u32) {
+        let ok = Command::new("xdotool")
+            .args(["mousemove", &x.to_string(), &y.to_string()])
+            .args(["click", "--repeat", &count.to_string(), "--delay", "120", "1"])
+            .env("DISPLAY", &self.name)
+            .status()
+            .expect("run xdotool")
+            .success();
+        assert!(ok, "xdotool failed");
+    }
+
+    /// Clicks the middle of `rect` (`[x, y, w, h]` in the window, which sits at the screen's origin).
+    pub fn click_rect(&self, rect: &serde_json::Value, count: u32) {
+        let v: Vec<i64> = rect
+            .as_array()
+            .expect("a rect")
+            .iter()
+            .map(|n| n.as_i64().expect("a number"))
+            .collect();
+        self.click((v[0] + v[2] / 2) as i32, (v[1] + v[3] / 2) as i32, count);
+    }
+
+    /// A screenshot of the whole screen.
+    pub fn screenshot(&self, out: &Path) {
+        let ok = Command::new("import")
+            .args(["-window", "root"])
+            .arg(out)
+            .env("DISPLAY", &self.name)
+            .status()
+            .expect("run import")
+            .success();
+        assert!(ok, "screenshot failed");
+    }
+}
+
+impl Drop for PrivateDisplay {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+    }
+}
+
+impl App {
+    pub fn start(store: &Path, args: &[&str], status: PathBuf) -> Self {
+        Self::start_with(store, args, status, &[("GSETTINGS_BACKEND", Path::new("memory"))])
+    }
+
+    /// Like `start`, with more environment (e.g. a GSettings backend that keeps what is saved).
+    pub fn start_with(store: &Path, args: &[&str], status: PathBuf, env: &[(&str, &Path)]) -> Self {
+        Self::start_on(&display(), store, args, status, env)
+    }
+
+    /// Like `start_with`, on the X display `display`.
+    pub fn start_on(
+        display: &str,
+        store: &Path,
+        args: &[&str],
+        status: PathBuf,
+        env: &[(&str, &Path)],
+    ) -> Self {
+        let child = Command::new(env!("CARGO_BIN_EXE_hindsight"))
+            .arg("--store")
+            .arg(store)
+            .args(args)
+            .env("DISPLAY", display)
+            .env("HINDSIGHT_STATUS_FILE", &status)
+            .envs(env.iter().copied())
+            .env("GDK_BACKEND", "x11")
+            .env("NO_AT_BRIDGE", "1")
+            .env_remove("HINDSIGHT_STORE")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start hindsight");
+        App { child, status }
+    }
+
+    pub fn status(&self) -> Option<serde_json::Value> {
+        let text = std::fs::read_to_string(&self.status).ok()?;
+        serde_json::from_str(&text).ok()
+    }
+
+    /// Polls the status until `pred` holds, or panics with the last status after `timeout`.
+    pub fn wait_for(
+        &self,
+        what: &str,
+        timeout: Duration,
+        pred: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let start = Instant::now();
+        loop {
+            if let Some(s) = self.status() {
+                if pred(&s) {
+                    return s;
+                }
+                if start.elapsed() > timeout {
+                    panic!("timed out waiting for {what}; last status {s}");
+                }
+            } else if start.elapsed() > timeout {
+                panic!("timed out waiting for {what}; no status written");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn position(s: &serde_json::Value) -> u64 {
+    s["position_ns"].as_u64().unwrap_or(0)
+}
+
+/// Standard deviation of the screen's pixel values (0 for a blank screen).
+pub fn screen_variation(out: &Path) -> f64 {
+    let ok = Command::new("import")
+        .args(["-window", "root"])
+        .arg(out)
+        .env("DISPLAY", display())
+        .status()
+        .expect("run import")
+        .success();
+    assert!(ok, "screenshot failed");
+    let text = Command::new("convert")
+        .arg(out)
+        .args(["-format", "%[fx:standard_deviation]", "info:"])
+        .output()
+        .expect("run convert");
+    String::from_utf8_lossy(&text.stdout)
+        .trim()
+        .parse()
+        .expect("a number from convert")
+}
