@@ -32,6 +32,7 @@ pub fn init() -> anyhow::Result<()> {
         "decodebin",
         "qtdemux",
         "videoconvert",
+        "videoscale",
         "gtk4paintablesink",
         "pravegasrc",
     ]

@@ -469,6 +469,20 @@ mod tests {
         assert_eq!(Arc::strong_count(&d), 1);
     }
 
+    #[cfg(feature = "pravega")]
+    #[test]
+    fn elements_opening_a_stores_open_uri_share_it() {
+        // Opening a Pravega store connects lazily: no server is needed to see that the address round-trips.
+        let uri = StoreUri::parse("tcp://viewer:p%40ss@127.0.0.1:1").expect("uri");
+        let store = uri.open().expect("open");
+        let again = StoreUri::parse(&store.open_uri()).expect("open_uri parses").open().expect("reopen");
+        assert!(Arc::ptr_eq(&store, &again), "{} opened a second client", store.uri());
+        let dir = tempfile::tempdir().expect("tempdir");
+        let embedded = StoreUri::embedded(dir.path()).open().expect("embedded");
+        let again = StoreUri::parse(&embedded.open_uri()).expect("parses").open().expect("reopen");
+        assert!(Arc::ptr_eq(&embedded, &again));
+    }
+
     #[test]
     fn open_or_create_makes_a_missing_embedded_store() {
         let dir = tempfile::tempdir().expect("tempdir");

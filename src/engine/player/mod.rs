@@ -200,6 +200,14 @@ impl Player {
         self.filter.set_key_frames_only(on);
     }
 
+    /// Decodes into a picture of at most `width` × `height` pixels (keeping the aspect ratio), e.g. the size of a
+    /// wall tile on screen; `None` for the stream's own size. Changing it renegotiates the running pipeline.
+    pub fn set_max_size(&self, max: Option<(i32, i32)>) {
+        if let Some(filter) = self.shared.pipeline.by_name(pipeline::SIZE_FILTER) {
+            filter.set_property("caps", pipeline::max_size_caps(max));
+        }
+    }
+
     /// True while only key frames are decoded.
     pub fn is_key_frames_only(&self) -> bool {
         self.filter.is_key_frames_only()

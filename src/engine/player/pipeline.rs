@@ -1,7 +1,7 @@
 //! The playback pipeline and what its bus says:
 //!
 //! ```text
-//! pravegasrc ─[key-frame filter]─▶ decodebin ─▶ videoconvert ─[frame counter]─▶ gtk4paintablesink
+//! pravegasrc ─[key-frame filter]─▶ decodebin ─▶ videoscale ─▶ size ─▶ videoconvert ─[frame counter]─▶ gtk4paintablesink
 //! ```
 
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
@@ -102,13 +102,27 @@ impl KeyFrameFilter {
     }
 }
 
+/// The capsfilter that bounds the decoded picture's size ([`max_size_caps`]).
+pub(super) const SIZE_FILTER: &str = "size";
+
+/// Caps that let the picture be at most `width` × `height` (keeping its aspect ratio), or any size for `None`.
+pub(super) fn max_size_caps(max: Option<(i32, i32)>) -> gst::Caps {
+    match max {
+        Some((w, h)) => gst::Caps::builder("video/x-raw")
+            .field("width", gst::IntRange::new(16, w.max(16)))
+            .field("height", gst::IntRange::new(16, h.max(16)))
+            .build(),
+        None => gst::Caps::new_any(),
+    }
+}
+
 pub(super) fn make(factory: &str) -> anyhow::Result<gst::Element> {
     gst::ElementFactory::make(factory)
         .build()
         .with_context(|| format!("cannot create {factory}"))
 }
 
-/// `pravegasrc ! decodebin ! videoconvert ! gtk4paintablesink`, not started.
+/// `pravegasrc ! decodebin ! videoscale ! capsfilter ! videoconvert ! gtk4paintablesink`, not started.
 pub(super) fn build(
     store: &dyn Backend,
     stream: &StreamName,
@@ -140,17 +154,23 @@ pub(super) fn build(
             }
         });
     }
+    // Scaling first, bounded by the size filter: a small tile converts and uploads a small picture, not the
+    // camera's full frame. (Measured: videoscale then videoconvert costs a third of videoconvertscale doing both.)
+    let scale = make("videoscale")?;
+    let size = gst::ElementFactory::make("capsfilter")
+        .name(SIZE_FILTER)
+        .build()
+        .context("cannot create capsfilter")?;
     let convert = make("videoconvert")?;
     let sink = make("gtk4paintablesink")?;
     let pipeline = gst::Pipeline::with_name("player");
     pipeline
-        .add_many([&src, &decode, &convert, &sink])
+        .add_many([&src, &decode, &scale, &size, &convert, &sink])
         .context("cannot assemble the player pipeline")?;
     src.link(&decode).context("cannot link pravegasrc to decodebin")?;
-    convert
-        .link(&sink)
-        .context("cannot link videoconvert to the video sink")?;
-    let convert_weak = convert.downgrade();
+    gst::Element::link_many([&scale, &size, &convert, &sink])
+        .context("cannot link the video conversion to the video sink")?;
+    let convert_weak = scale.downgrade();
     decode.connect_pad_added(move |_, pad| {
         let Some(convert) = convert_weak.upgrade() else {
             return;

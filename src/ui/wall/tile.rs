@@ -89,6 +89,8 @@ pub struct TileView {
     status: TileStatus,
     /// Presses so far, to tell a single click from the first press of a double click.
     presses: u64,
+    /// The largest picture the player decodes into: the tile's size on screen.
+    max_size: Option<(i32, i32)>,
 }
 
 /// The widgets a tile updates.
@@ -168,6 +170,7 @@ impl Component for TileView {
             facts,
             policy: DecodePolicy::default(),
             presses: 0,
+            max_size: None,
         };
         let widgets = TileWidgets {
             picture,
@@ -255,6 +258,14 @@ impl TileView {
             if player.is_key_frames_only() != mode.key_frames_only() {
                 player.set_key_frames_only(mode.key_frames_only());
             }
+            let scale = root.scale_factor().max(1);
+            let size = (root.width() * scale, root.height() * scale);
+            if size.0 > 0 && size.1 > 0 && resized(self.max_size, size) {
+                // Decode into what the tile shows: converting and painting full frames into a small tile
+                // costs the wall most of its time.
+                player.set_max_size(Some(size));
+                self.max_size = Some(size);
+            }
         }
         w.key_badge
             .set_visible(mode != DecodeMode::Full && self.player.is_some());
@@ -270,6 +281,14 @@ impl TileView {
         self.status.state = state;
         self.status.position = self.facts.last_frame;
         self.status.key_frames_only = mode.key_frames_only();
+    }
+}
+
+/// True when a tile's size changed enough (a tenth) to decode at another size.
+fn resized(old: Option<(i32, i32)>, new: (i32, i32)) -> bool {
+    match old {
+        None => true,
+        Some((w, h)) => (new.0 - w).abs() * 10 > w.max(1) || (new.1 - h).abs() * 10 > h.max(1),
     }
 }
 
@@ -323,4 +342,17 @@ fn connect_gestures(root: &gtk::Overlay, sender: &ComponentSender<TileView>, str
         Err(_) => false,
     });
     root.add_controller(drop);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tiles_decode_anew_only_when_their_size_changed_by_a_tenth() {
+        assert!(resized(None, (320, 180)));
+        assert!(!resized(Some((320, 180)), (330, 185)));
+        assert!(resized(Some((320, 180)), (640, 360)));
+        assert!(resized(Some((320, 180)), (320, 100)));
+    }
 }

@@ -91,11 +91,18 @@ impl PravegaStore {
 
     /// Opens the store at a parsed address, completed from the environment.
     pub fn open_address(address: &PravegaAddress) -> Result<Self> {
-        Self::with_options(PravegaOptions::from_address(address)?)
+        // Passed on as given (credentials from the environment are added again where it is opened), so that an
+        // element opening `open_uri()` in this process finds this very store among the shared ones.
+        Self::build(PravegaOptions::from_address(address)?, address.connect_uri())
     }
 
     /// Opens a store from explicit options.
     pub fn with_options(opts: PravegaOptions) -> Result<Self> {
+        let connect_uri = opts.address.connect_uri();
+        Self::build(opts, connect_uri)
+    }
+
+    fn build(opts: PravegaOptions, connect_uri: String) -> Result<Self> {
         let addr = &opts.address;
         let shown = addr.display_uri();
         // pravega-client panics on names it cannot resolve; check here to report it as an error.
@@ -155,7 +162,7 @@ impl PravegaStore {
                 core,
                 op_timeout: opts.op_timeout,
                 uri: shown,
-                connect_uri: addr.connect_uri(),
+                connect_uri,
                 rt,
             }),
         })
