@@ -129,6 +129,15 @@ impl Component for TileView {
         let time = video::osd_label("osd-label", None, Start, End);
         let state = video::osd_label("osd-label", None, End, Start);
         let key_badge = video::osd_label("osd-label", Some(&gettext("key frames")), End, End);
+        for label in [&name, &time, &state, &key_badge] {
+            // Sixteen tiles in a window leave little room: small type and margins.
+            label.add_css_class("tile-label");
+            for set in [gtk::Widget::set_margin_start, gtk::Widget::set_margin_end] {
+                set(label.upcast_ref(), 6);
+            }
+            label.set_margin_top(6);
+            label.set_margin_bottom(6);
+        }
         key_badge.set_tooltip_text(Some(&gettext(
             "Only key frames are decoded (about one image per GOP): the tile is small or the computer is busy",
         )));
@@ -271,7 +280,10 @@ impl TileView {
             .set_visible(mode != DecodeMode::Full && self.player.is_some());
         w.time.set_visible(self.facts.last_frame.is_some());
         if let Some(t) = self.facts.last_frame {
-            w.time.set_label(&localtime::format(t));
+            // The time of day fits a small tile; the date is in the tooltip.
+            let full = localtime::format(t);
+            w.time.set_label(full.split_once(' ').map_or(full.as_str(), |(_, time)| time));
+            w.time.set_tooltip_text(Some(&full));
         }
         show_state(&w.state, &state);
         w.name.set_tooltip_text(match &state {
