@@ -14,6 +14,7 @@ pub mod copy;
 pub mod embedded;
 pub mod error;
 pub mod format;
+pub mod hls;
 pub mod interrupt;
 pub mod name;
 #[cfg(feature = "pravega")]
