@@ -24,9 +24,11 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-## Desktop file, metainfo and schema as distributions validate them; translations complete and up to date.
+## Desktop file, metainfo and schema as distributions validate them; translations complete and up to date; the
+## served hls.js is the locked release.
 data-check:
 	scripts/validate-data
+	scripts/check-web
 
 ## The GUI tests need an X display (Xvfb) and, like a desktop, a D-Bus session bus.
 unit-tests:

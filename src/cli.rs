@@ -131,6 +131,20 @@ pub enum Command {
         #[arg(long)]
         append: bool,
     },
+    /// Serve the store over HTTP: HLS playlists from the index, the streams' bytes by range, a JSON API and a
+    /// browser player at /. Loopback only unless --listen says otherwise (then a token is required).
+    Serve {
+        /// Address and port to listen on (port 0: any free port, printed at start).
+        #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDRESS:PORT")]
+        listen: String,
+        /// The access token clients must send (Authorization: Bearer TOKEN or ?token=TOKEN); made and printed
+        /// when listening beyond loopback without one.
+        #[arg(long, env = "HINDSIGHT_SERVE_TOKEN")]
+        token: Option<String>,
+        /// Allow cross-origin requests from this one origin, e.g. https://wall.example.
+        #[arg(long, value_name = "ORIGIN")]
+        cors: Option<String>,
+    },
     /// Delete footage before a time (at the key frame at or before it), index first, then data.
     Truncate {
         /// The stream, SCOPE/STREAM.

@@ -8,6 +8,7 @@ mod cmd;
 pub mod config;
 pub mod engine;
 pub mod human;
+pub mod serve;
 mod settings;
 mod ui;
 
@@ -209,6 +210,12 @@ fn run_command(store: Option<&str>, command: Command) -> anyhow::Result<()> {
             let src = cmd::copy::parse_location(&source, &default_store)?;
             let dst = cmd::copy::parse_location(&destination, &default_store)?;
             cmd::copy::run(&src, &dst, append, &mut out)
+        }
+        Command::Serve { listen, token, cors } => {
+            let listen = listen
+                .parse()
+                .with_context(|| format!("bad --listen {listen:?}: use ADDRESS:PORT, e.g. 127.0.0.1:8080"))?;
+            serve::run(open_store(store)?, serve::Options { listen, token, cors })
         }
         Command::Truncate { stream, before } => {
             let name = cmd::parse_stream(&stream)?;
