@@ -141,7 +141,10 @@ fn plain_pipelines(store: &str, names: &[StreamName]) -> Measured {
                 "pravegasrc store=\"{store}\" stream={n} start-mode=latest ! qtdemux ! h264parse ! \
                  avdec_h264 ! fakesink name=out sync=false"
             ));
-            let pad = p.by_name("out").and_then(|s| s.static_pad("sink")).expect("sink pad");
+            let pad = p
+                .by_name("out")
+                .and_then(|s| s.static_pad("sink"))
+                .expect("sink pad");
             let count = count.clone();
             pad.add_probe(gst::PadProbeType::BUFFER, move |_, _| {
                 count.fetch_add(1, Ordering::Relaxed);
@@ -178,7 +181,10 @@ fn plain_pipelines(store: &str, names: &[StreamName]) -> Measured {
 fn wall(store: &str, names: &[StreamName], shown: bool) -> Measured {
     let backend = StoreUri::parse(store).and_then(|u| u.open()).expect("store");
     let side = (names.len() as f64).sqrt().ceil() as i32;
-    let window = gtk::Window::builder().default_width(1280).default_height(720).build();
+    let window = gtk::Window::builder()
+        .default_width(1280)
+        .default_height(720)
+        .build();
     let grid = gtk::Grid::builder()
         .row_homogeneous(true)
         .column_homogeneous(true)
@@ -209,14 +215,19 @@ fn wall(store: &str, names: &[StreamName], shown: bool) -> Measured {
     }
     // As a wall tile does: decode into the tile's size on screen.
     for (player, picture) in players.iter().zip(&pictures) {
-        let size = if shown { (picture.width(), picture.height()) } else { tile };
+        let size = if shown {
+            (picture.width(), picture.height())
+        } else {
+            tile
+        };
         player.set_max_size(Some((size.0.max(16), size.1.max(16))));
     }
     // A tile is painted when the frame clock finishes a paint after its picture got a new frame.
     let dirty: Rc<RefCell<Vec<bool>>> = Rc::new(RefCell::new(vec![false; players.len()]));
     for (i, p) in players.iter().enumerate() {
         let dirty = dirty.clone();
-        p.paintable().connect_invalidate_contents(move |_| dirty.borrow_mut()[i] = true);
+        p.paintable()
+            .connect_invalidate_contents(move |_| dirty.borrow_mut()[i] = true);
     }
     let painted: Rc<RefCell<Vec<u64>>> = Rc::new(RefCell::new(vec![0; players.len()]));
     let samples: Rc<RefCell<Vec<Duration>>> = Rc::default();
@@ -282,7 +293,11 @@ impl Writer {
         let spec = format!(
             "{store}\n{}\n{}",
             dir.join("template").display(),
-            names.iter().map(ToString::to_string).collect::<Vec<_>>().join(" ")
+            names
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(" ")
         );
         let child = Command::new(std::env::current_exe().expect("bench executable"))
             .env("WALL_BENCH_WRITER", spec)
@@ -315,7 +330,9 @@ fn writer(spec: &str) {
     gst::init().expect("gstreamer");
     gstpravega::register_static().expect("elements");
     let frames = template(template_dir);
-    let backend = StoreUri::parse(store).and_then(|u| u.open_or_create()).expect("store");
+    let backend = StoreUri::parse(store)
+        .and_then(|u| u.open_or_create())
+        .expect("store");
     let names: Vec<StreamName> = names
         .split_whitespace()
         .map(|n| StreamName::parse(n).expect("name"))
@@ -326,7 +343,8 @@ fn writer(spec: &str) {
         .map(|name| {
             let (backend, frames) = (backend.clone(), frames.clone());
             std::thread::spawn(move || {
-                let mut w = VideoWriter::open(backend.as_ref(), &name, IndexPolicy::default()).expect("writer");
+                let mut w =
+                    VideoWriter::open(backend.as_ref(), &name, IndexPolicy::default()).expect("writer");
                 let start = Instant::now();
                 for (n, (payload, key)) in frames.iter().cycle().enumerate() {
                     let due = start + Duration::from_nanos(n as u64 * 1_000_000_000 / FPS);
@@ -354,7 +372,9 @@ fn template(dir: &str) -> Vec<(Vec<u8>, bool)> {
     );
     let p = launch(&desc);
     hindsight_testkit::pipeline::run_until_eos(&p, Duration::from_secs(120));
-    let backend = StoreUri::parse(dir).and_then(|u| u.open()).expect("template store");
+    let backend = StoreUri::parse(dir)
+        .and_then(|u| u.open())
+        .expect("template store");
     let mut reader =
         VideoReader::open(backend.as_ref(), &StreamName::parse("template/t").expect("name")).expect("reader");
     let interrupt = Interrupt::new().expect("interrupt");

@@ -475,11 +475,21 @@ mod tests {
         // Opening a Pravega store connects lazily: no server is needed to see that the address round-trips.
         let uri = StoreUri::parse("tcp://viewer:p%40ss@127.0.0.1:1").expect("uri");
         let store = uri.open().expect("open");
-        let again = StoreUri::parse(&store.open_uri()).expect("open_uri parses").open().expect("reopen");
-        assert!(Arc::ptr_eq(&store, &again), "{} opened a second client", store.uri());
+        let again = StoreUri::parse(&store.open_uri())
+            .expect("open_uri parses")
+            .open()
+            .expect("reopen");
+        assert!(
+            Arc::ptr_eq(&store, &again),
+            "{} opened a second client",
+            store.uri()
+        );
         let dir = tempfile::tempdir().expect("tempdir");
         let embedded = StoreUri::embedded(dir.path()).open().expect("embedded");
-        let again = StoreUri::parse(&embedded.open_uri()).expect("parses").open().expect("reopen");
+        let again = StoreUri::parse(&embedded.open_uri())
+            .expect("parses")
+            .open()
+            .expect("reopen");
         assert!(Arc::ptr_eq(&embedded, &again));
     }
 

@@ -282,7 +282,8 @@ impl TileView {
         if let Some(t) = self.facts.last_frame {
             // The time of day fits a small tile; the date is in the tooltip.
             let full = localtime::format(t);
-            w.time.set_label(full.split_once(' ').map_or(full.as_str(), |(_, time)| time));
+            w.time
+                .set_label(full.split_once(' ').map_or(full.as_str(), |(_, time)| time));
             w.time.set_tooltip_text(Some(&full));
         }
         show_state(&w.state, &state);

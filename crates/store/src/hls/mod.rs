@@ -129,9 +129,12 @@ fn gops(records: &[IndexRecord], opts: &PlaylistOptions) -> Vec<Segment> {
             i = j;
             continue;
         }
-        let jumped = out
-            .last()
-            .is_some_and(|p| key.timestamp.nanos().saturating_sub(p.time.saturating_add(p.duration).nanos()) > gap);
+        let jumped = out.last().is_some_and(|p| {
+            key.timestamp
+                .nanos()
+                .saturating_sub(p.time.saturating_add(p.duration).nanos())
+                > gap
+        });
         let discontinuity = !out.is_empty() && (pending_discontinuity || key.flags.discontinuity() || jumped);
         pending_discontinuity = false;
         let mut duration = end.timestamp.duration_since(key.timestamp);

@@ -87,7 +87,11 @@ fn a_run_cut_off_by_a_crash_keeps_a_sane_duration() {
     ];
     let segs = segments(&r, &opts(false));
     assert_eq!(segs.len(), 3, "{segs:?}");
-    assert_eq!(segs[1].duration, Duration::from_secs(1), "estimated from the GOP before");
+    assert_eq!(
+        segs[1].duration,
+        Duration::from_secs(1),
+        "estimated from the GOP before"
+    );
     assert!(segs[2].discontinuity);
 }
 
@@ -135,21 +139,28 @@ fn the_playlist_is_rfc_8216() {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines[0], "#EXTM3U");
     assert!(lines.contains(&"#EXT-X-VERSION:7"));
-    assert!(lines.contains(&"#EXT-X-TARGETDURATION:2"), "the 1.5 s GOP rounds up: {text}");
+    assert!(
+        lines.contains(&"#EXT-X-TARGETDURATION:2"),
+        "the 1.5 s GOP rounds up: {text}"
+    );
     assert!(lines.contains(&"#EXT-X-PLAYLIST-TYPE:VOD"));
     assert_eq!(lines.last(), Some(&"#EXT-X-ENDLIST"));
     assert_eq!(text.matches("#EXT-X-PROGRAM-DATE-TIME:").count(), segs.len());
     assert_eq!(text.matches("#EXT-X-DISCONTINUITY\n").count(), 1);
     // One init section per run, right after the first key frame's header.
-    assert_eq!(
-        text.matches("#EXT-X-MAP:").collect::<Vec<_>>().len(),
-        2,
+    assert_eq!(text.matches("#EXT-X-MAP:").collect::<Vec<_>>().len(), 2, "{text}");
+    assert!(
+        text.contains("#EXT-X-MAP:URI=\"data\",BYTERANGE=\"700@20\""),
         "{text}"
     );
-    assert!(text.contains("#EXT-X-MAP:URI=\"data\",BYTERANGE=\"700@20\""), "{text}");
-    assert!(text.contains("#EXT-X-MAP:URI=\"data\",BYTERANGE=\"700@4920\""), "{text}");
+    assert!(
+        text.contains("#EXT-X-MAP:URI=\"data\",BYTERANGE=\"700@4920\""),
+        "{text}"
+    );
     // T0 is TAI; UTC is 37 s behind it.
-    assert!(text.contains("#EXT-X-PROGRAM-DATE-TIME:2023-11-14T22:12:43.000Z\n#EXTINF:1.000,\n#EXT-X-BYTERANGE:1000@0\ndata\n"));
+    assert!(text.contains(
+        "#EXT-X-PROGRAM-DATE-TIME:2023-11-14T22:12:43.000Z\n#EXTINF:1.000,\n#EXT-X-BYTERANGE:1000@0\ndata\n"
+    ));
     // Every EXTINF rounds to at most the target duration.
     let target: f64 = 2.0;
     for l in lines.iter().filter(|l| l.starts_with("#EXTINF:")) {
@@ -164,7 +175,11 @@ fn live_playlists_grow_without_an_end() {
     r.pop(); // the second run is still being written
     let o = opts(true);
     let segs = segments(&r, &o);
-    assert_eq!(segs.last().map(|s| s.end), Some(6900), "the open GOP is not listed");
+    assert_eq!(
+        segs.last().map(|s| s.end),
+        Some(6900),
+        "the open GOP is not listed"
+    );
     let text = media_playlist(&segs, &o, |_| None);
     assert!(text.contains("#EXT-X-PLAYLIST-TYPE:EVENT"));
     assert!(!text.contains("#EXT-X-ENDLIST"));
@@ -192,10 +207,16 @@ fn iframe_playlists_list_each_key_frame() {
 #[test]
 fn dates_are_utc_with_milliseconds() {
     let mut s = String::new();
-    push_date_time(&mut s, Timestamp::parse_rfc3339("2024-02-29T23:59:58.123456Z").expect("t"));
+    push_date_time(
+        &mut s,
+        Timestamp::parse_rfc3339("2024-02-29T23:59:58.123456Z").expect("t"),
+    );
     assert_eq!(s, "2024-02-29T23:59:58.123Z");
     s.clear();
-    push_date_time(&mut s, Timestamp::parse_rfc3339("1999-12-31T00:00:00Z").expect("t"));
+    push_date_time(
+        &mut s,
+        Timestamp::parse_rfc3339("1999-12-31T00:00:00Z").expect("t"),
+    );
     assert_eq!(s, "1999-12-31T00:00:00.000Z");
     for (days, ymd) in [(0, (1970, 1, 1)), (19_782, (2024, 2, 29)), (-1, (1969, 12, 31))] {
         assert_eq!(civil_from_days(days), ymd);
@@ -208,7 +229,14 @@ fn empty_and_hostile_inputs_give_valid_playlists() {
     let text = media_playlist(&segments(&[], &o), &o, |_| None);
     assert!(text.starts_with("#EXTM3U\n") && text.ends_with("#EXT-X-ENDLIST\n"));
     // Records out of order or pointing backwards are skipped, never a panic.
-    let r = vec![rec(5.0, 5000, true, false), rec(1.0, 1000, true, false), rec(6.0, 6000, true, false)];
+    let r = vec![
+        rec(5.0, 5000, true, false),
+        rec(1.0, 1000, true, false),
+        rec(6.0, 6000, true, false),
+    ];
     let segs = segments(&r, &o);
-    assert!(segs.iter().all(|s| s.end > s.start && !s.duration.is_zero()), "{segs:?}");
+    assert!(
+        segs.iter().all(|s| s.end > s.start && !s.duration.is_zero()),
+        "{segs:?}"
+    );
 }
