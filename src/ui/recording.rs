@@ -11,6 +11,7 @@ use hindsight_store::{Backend, StreamName};
 use crate::engine::job::{Canceller, Job, JobEvent};
 use crate::engine::recorder::{self, Outcome, Progress, RecordEvent, RecordOptions, TEST_PATTERN_SIZE};
 use crate::human;
+use crate::ui::i18n::i18n_f;
 use crate::ui::record_dialog::RecordRequest;
 
 /// The events of a recording job.
@@ -98,11 +99,10 @@ impl ActiveRecording {
     /// The stop button's tooltip: what is going on, and that it stops.
     pub fn tooltip(&self) -> String {
         match &self.state {
-            State::Reconnecting { reason, retry_in } => format!(
-                "{reason}; {} {}. {}",
-                gettext("next attempt in"),
-                human::duration(*retry_in),
-                gettext("Click to stop recording")
+            // Translators: the first {} is why the camera dropped, the second a duration such as "5 s".
+            State::Reconnecting { reason, retry_in } => i18n_f(
+                "{}; next attempt in {}. Click to stop recording",
+                &[reason, &human::duration(*retry_in)],
             ),
             _ => gettext("Stop recording"),
         }

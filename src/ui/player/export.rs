@@ -11,6 +11,7 @@ use super::{PlayerCmd, PlayerMsg, PlayerPage, PlayerWidgets};
 use crate::engine::export::{self, ExportOptions, ExportSummary};
 use crate::engine::job::{Canceller, Job, JobEvent};
 use crate::human;
+use crate::ui::i18n::i18n_f;
 use crate::ui::jobs;
 use crate::ui::localtime;
 use crate::ui::timeline_model::{clip_file_name, ClipSelection};
@@ -41,12 +42,14 @@ impl PlayerPage {
         if let Some((a, b)) = sel.range() {
             self.toast(
                 sender,
-                format!(
-                    "{} {} – {} ({})",
-                    gettext("Clip"),
-                    localtime::format(a),
-                    localtime::format(b),
-                    human::duration(b.duration_since(a))
+                // Translators: the start and end date-times of a clip, then its length.
+                i18n_f(
+                    "Clip {} – {} ({})",
+                    &[
+                        &localtime::format(a),
+                        &localtime::format(b),
+                        &human::duration(b.duration_since(a)),
+                    ],
                 ),
             );
         }

@@ -11,6 +11,7 @@ use relm4::ComponentSender;
 
 use super::{PlayerCmd, PlayerPage, PlayerWidgets};
 use crate::human;
+use crate::ui::i18n::i18n_f;
 use crate::ui::localtime;
 use crate::ui::status_report;
 use crate::ui::timeline_model::LiveStatus;
@@ -40,7 +41,8 @@ fn behind_text(status: LiveStatus, was_live: bool) -> Option<String> {
     match status {
         LiveStatus::Live => None,
         LiveStatus::Behind(d) if d == Duration::MAX => Some(gettext("Behind live")),
-        LiveStatus::Behind(d) => Some(format!("{} {}", gettext("Behind live by"), human::duration(d))),
+        // Translators: {} is a duration such as "3 s" or "2 min".
+        LiveStatus::Behind(d) => Some(i18n_f("Behind live by {}", &[&human::duration(d)])),
         LiveStatus::NotRecording => was_live.then(|| gettext("Not recording any more")),
     }
 }

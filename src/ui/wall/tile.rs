@@ -15,6 +15,7 @@ use crate::engine::player::{Player, PlayerEvent, StartAt};
 use crate::engine::store_watch::StreamFacts;
 use crate::engine::tile::{DecodeMode, DecodePolicy, TileFacts, TileState};
 use crate::human;
+use crate::ui::i18n::i18n_f;
 use crate::ui::localtime;
 use crate::ui::player::video;
 
@@ -310,11 +311,12 @@ fn show_state(label: &gtk::Label, state: &TileState) {
     let text = match state {
         TileState::Starting => gettext("Connecting…"),
         TileState::Live => gettext("LIVE"),
-        TileState::Behind(d) => format!("{} {}", gettext("Behind by"), human::duration(*d)),
-        TileState::Stalled(d) => format!("{} {}", gettext("No new frames for"), human::duration(*d)),
-        TileState::WriterStopped(Some(t)) => {
-            format!("{} {}", gettext("Stopped; last frame"), localtime::format(*t))
-        }
+        // Translators: {} is a duration such as "3 s" or "2 min".
+        TileState::Behind(d) => i18n_f("Behind by {}", &[&human::duration(*d)]),
+        // Translators: {} is a duration such as "3 s" or "2 min".
+        TileState::Stalled(d) => i18n_f("No new frames for {}", &[&human::duration(*d)]),
+        // Translators: {} is a date and time.
+        TileState::WriterStopped(Some(t)) => i18n_f("Stopped; last frame {}", &[&localtime::format(*t)]),
         TileState::WriterStopped(None) => gettext("Not being recorded"),
         TileState::Ended => gettext("Ended"),
         TileState::Error(_) => gettext("Error"),
