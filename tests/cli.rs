@@ -5,9 +5,10 @@ use std::process::Command;
 
 mod common;
 
-use common::{hindsight, in_ci, ok as stdout, PrivatePravega};
+use common::{hindsight, ok as stdout, pravega_controller, PrivatePravega};
 use hindsight_store::video::{IndexPolicy, VideoWriter};
 use hindsight_store::{EmbeddedStore, StreamName, Timestamp};
+use hindsight_testkit::env::unique_scope;
 
 const SEC: u64 = 1_000_000_000;
 
@@ -194,21 +195,6 @@ fn dumped(store: &str, stream: &str) -> (Vec<u8>, Vec<u8>) {
     )
 }
 
-/// The Pravega server `make test` starts (scripts/with-pravega); a panic in CI without one, `None` otherwise.
-fn pravega_controller() -> Option<String> {
-    let uri = std::env::var("HINDSIGHT_PRAVEGA_CONTROLLER")
-        .ok()
-        .filter(|v| !v.is_empty());
-    if uri.is_none() {
-        assert!(
-            !in_ci(),
-            "HINDSIGHT_PRAVEGA_CONTROLLER is not set, but CI is: the Pravega copy test must run"
-        );
-        eprintln!("skipped the Pravega part: HINDSIGHT_PRAVEGA_CONTROLLER is not set");
-    }
-    uri
-}
-
 #[test]
 fn copy_is_byte_exact_between_stores() {
     let a = tempfile::tempdir().expect("tempdir");
@@ -244,11 +230,7 @@ fn copy_is_byte_exact_between_stores() {
     let Some(controller) = pravega_controller() else {
         return;
     };
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    let scope = format!("copy-{}-{:x}", std::process::id(), nanos & 0xffff_ffff);
+    let scope = unique_scope("copy");
     let remote = format!("{controller}/{scope}/cam1");
     let out = stdout(&hindsight(a.path(), &["copy", "site/cam1", &remote]));
     assert!(out.contains("copied 1200 frames"), "{out}");

@@ -11,8 +11,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::init_gst;
+use common::{init_gst, pravega_controller};
 use gst::prelude::*;
+use hindsight_testkit::env::unique_scope;
 
 const SEC: u64 = 1_000_000_000;
 
@@ -271,6 +272,41 @@ fn ffmpeg_plays_every_frame_a_range_and_across_a_gap() {
             "/streams/site/cam/iframes.m3u8",
         ],
     );
+}
+
+/// The same server over a Pravega store: the list, a playlist ffprobe plays to the last frame, and byte ranges
+/// read from the Pravega data stream.
+#[test]
+fn serves_a_pravega_stream() {
+    let Some(controller) = pravega_controller() else {
+        return;
+    };
+    let stream = format!("{}/cam", unique_scope("serve"));
+    let store = Path::new(&controller);
+    record(store, &stream, 100, t0());
+    let server = Server::start(store, &["--listen", "127.0.0.1:0"]);
+
+    let list = get(&server.base, "/api/streams", &[]).text();
+    assert!(list.contains(&format!("\"{stream}\"")), "{list}");
+    assert_eq!(
+        ffprobe_frames(&server.url(&format!("/streams/{stream}/index.m3u8"))),
+        100
+    );
+    let backend = hindsight_store::StoreUri::parse(&controller)
+        .and_then(|u| u.open())
+        .expect("store");
+    let name = hindsight_store::StreamName::parse(&stream).expect("name");
+    let tail = backend.info(&name).expect("info").tail;
+    let data = format!("/streams/{stream}/data");
+    let r = get(&server.base, &data, &[("Range", "bytes=0-99")]);
+    assert_eq!(r.status, 206);
+    assert_eq!(
+        r.header("Content-Range"),
+        Some(format!("bytes 0-99/{tail}").as_str())
+    );
+    assert_eq!(&r.body[24..28], b"ftyp");
+    let r = get(&server.base, &data, &[("Range", &format!("bytes={tail}-"))]);
+    assert_eq!(r.status, 416, "{}", r.text());
 }
 
 /// hls-parser in strict mode (installed by scripts/install-deps in web/).

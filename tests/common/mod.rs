@@ -1,5 +1,5 @@
 //! Helpers shared by the integration tests: running the `hindsight` binary on a store, stopping a recorder
-//! with Ctrl-C, decoding a pipeline's frames, and the CI switch for the Pravega tests.
+//! with Ctrl-C, decoding a pipeline's frames, and the Pravega test server.
 //!
 //! Each test file compiles this module on its own and uses part of it.
 #![allow(dead_code)]
@@ -40,9 +40,9 @@ pub fn now_tai() -> u64 {
     hindsight_store::Timestamp::now().nanos()
 }
 
-/// True under CI, where tests that need a Pravega server must run instead of skipping.
-pub fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+/// The Pravega server `make test` starts, or `None` (a panic under CI) without one.
+pub fn pravega_controller() -> Option<String> {
+    hindsight_testkit::env::pravega_controller("this Pravega test")
 }
 
 /// Sends SIGINT (Ctrl-C) to a recorder and waits up to `limit` for it to exit; `None` if it did not.

@@ -53,41 +53,16 @@ fn embedded() -> Option<Fixture> {
     })
 }
 
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
-}
-
 fn pravega() -> Option<Fixture> {
     static STORE: OnceLock<(Arc<PravegaStore>, String)> = OnceLock::new();
-    let Some(uri) = std::env::var("HINDSIGHT_PRAVEGA_CONTROLLER")
-        .ok()
-        .filter(|v| !v.is_empty())
-    else {
-        if in_ci() {
-            panic!(
-                "HINDSIGHT_PRAVEGA_CONTROLLER is not set, but CI is: the Pravega conformance tests must run in CI \
-                 (`make test` starts a server with scripts/pravega-standalone and sets it)"
-            );
-        }
-        eprintln!(
-            "skipped: set HINDSIGHT_PRAVEGA_CONTROLLER=tcp://127.0.0.1:9090 (after scripts/pravega-standalone start) \
-             to run the Pravega conformance tests"
-        );
-        return None;
-    };
+    let uri = hindsight_testkit::env::pravega_controller("the Pravega conformance tests")?;
     let (store, scope) = STORE.get_or_init(|| {
         let store = PravegaStore::open(&uri).unwrap_or_else(|e| panic!("open Pravega store {uri}: {e}"));
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
         // Unique per run: re-runs against one long-lived server never see each other's streams.
-        let scope = format!(
-            "conformance-{}-{:x}",
-            std::process::id(),
-            nanos & 0xffff_ffff_ffff
-        );
-        (Arc::new(store), scope)
+        (
+            Arc::new(store),
+            hindsight_testkit::env::unique_scope("conformance"),
+        )
     });
     Some(Fixture {
         backend: store.clone(),

@@ -53,27 +53,11 @@ impl TempStore {
     /// `CI` is set (CI must never skip the Pravega tests), otherwise `None` and a "skipped" note.
     pub fn pravega(test: &str) -> Option<Self> {
         init();
-        let Some(uri) = std::env::var("HINDSIGHT_PRAVEGA_CONTROLLER")
-            .ok()
-            .filter(|v| !v.is_empty())
-        else {
-            let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
-            assert!(
-                !ci,
-                "HINDSIGHT_PRAVEGA_CONTROLLER is not set, but CI is: the Pravega element tests must run \
-                 (`make test` starts a server with scripts/with-pravega)"
-            );
-            eprintln!("{test}: skipped, HINDSIGHT_PRAVEGA_CONTROLLER is not set");
-            return None;
-        };
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
+        let uri = hindsight_testkit::env::pravega_controller(&format!("{test} on Pravega"))?;
         Some(TempStore {
             uri,
             dir: None,
-            scope: format!("{test}-{}-{:x}", std::process::id(), nanos & 0xffff_ffff_ffff),
+            scope: hindsight_testkit::env::unique_scope(test),
             backend: Default::default(),
         })
     }
