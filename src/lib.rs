@@ -73,11 +73,19 @@ fn blank_credentials(text: &str) -> String {
     out
 }
 
-fn init_logging() {
+/// Logs to stderr by `$HINDSIGHT_LOG`, else warnings only; a server (`serve`) also logs each request, as an
+/// access log would.
+fn init_logging(command: Option<&Command>) {
+    let default = match command {
+        Some(Command::Serve { .. }) => format!("{DEFAULT_LOG_FILTER},{}", serve::LOG_FILTER),
+        _ => DEFAULT_LOG_FILTER.to_owned(),
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_env("HINDSIGHT_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG_FILTER));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        // Colours for a terminal only: logs redirected to a file or a journal stay plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .init();
 }
@@ -227,9 +235,9 @@ fn run_command(store: Option<&str>, command: Command) -> anyhow::Result<()> {
 
 /// Parses the command line and runs the app or a subcommand; errors are printed as one line.
 pub fn run() -> ExitCode {
-    init_logging();
-    install_panic_hook();
     let cli = Cli::parse();
+    init_logging(cli.command.as_ref());
+    install_panic_hook();
     let result = match cli.command {
         Some(command) => run_command(cli.store.as_deref(), command),
         None => {

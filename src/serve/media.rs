@@ -102,7 +102,10 @@ fn stream_bytes(
 ) -> impl futures::Stream<Item = Result<Bytes, std::io::Error>> {
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
     tokio::task::spawn_blocking(move || {
-        if let Err(e) = produce(store.as_ref(), &name, start, end, &tx) {
+        let sent = read_masked(store.as_ref(), &name, start, end, CHUNK, |chunk| {
+            tx.blocking_send(Ok(chunk)).is_ok()
+        });
+        if let Err(e) = sent {
             tracing::warn!(stream = %name, start, end, error = %e, "data response cut short");
             // The client sees the connection end before Content-Length: an aborted transfer, not bad bytes.
             let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
@@ -111,26 +114,29 @@ fn stream_bytes(
     futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) })
 }
 
-fn produce(
+/// Reads `[start, end)` in chunks of `chunk_size`, masks the frame headers and hands each chunk to `send`,
+/// which says whether to go on (false: the client went away).
+fn read_masked(
     store: &dyn Backend,
     name: &StreamName,
     start: u64,
     end: u64,
-    tx: &tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>,
+    chunk_size: usize,
+    mut send: impl FnMut(Bytes) -> bool,
 ) -> anyhow::Result<()> {
     let mut reader = store.reader(name)?;
     let mut headers = HeaderWalk::new(store, name, start)?;
     let mut pos = start;
-    let mut buf = vec![0u8; CHUNK];
+    let mut buf = vec![0u8; chunk_size];
     while pos < end {
-        let want = ((end - pos) as usize).min(CHUNK);
+        let want = ((end - pos) as usize).min(chunk_size);
         let chunk = &mut buf[..want];
         if !read_exact_at(reader.as_mut(), pos, chunk)? {
             anyhow::bail!("the stream ended at {pos} before {end}");
         }
         headers.mask(reader.as_mut(), pos, chunk)?;
-        if tx.blocking_send(Ok(Bytes::copy_from_slice(chunk))).is_err() {
-            return Ok(()); // The client went away.
+        if !send(Bytes::copy_from_slice(chunk)) {
+            return Ok(());
         }
         pos += want as u64;
     }
@@ -139,8 +145,10 @@ fn produce(
 
 /// Where the frame headers are, walked from a known frame start (an index record) by their lengths.
 struct HeaderWalk {
-    /// Offset of the next frame header not yet passed.
+    /// Offset of the next frame header not yet passed (`u64::MAX` past the last complete one).
     next: u64,
+    /// The header passed last, whose box bytes may reach into the next chunk.
+    last: Option<u64>,
 }
 
 impl HeaderWalk {
@@ -162,42 +170,125 @@ impl HeaderWalk {
                 None => store.info(name)?.head,
             },
         };
-        let mut walk = HeaderWalk { next: from };
+        let mut walk = HeaderWalk {
+            next: from,
+            last: None,
+        };
         let mut reader = store.reader(name)?;
         while walk.next < start {
-            walk.next = walk.after(reader.as_mut())?;
+            walk.last = Some(walk.next);
+            walk.next = match frame_len(reader.as_mut(), walk.next, 0, &[])? {
+                Some(len) => walk.next + len,
+                None => u64::MAX,
+            };
         }
         Ok(walk)
     }
 
-    /// The offset after the frame whose header is at `self.next`.
-    fn after(&self, reader: &mut dyn ByteReader) -> anyhow::Result<u64> {
-        let mut h = [0u8; FRAME_HEADER_LEN];
-        if !read_exact_at(reader, self.next, &mut h)? {
-            // No complete header there yet: nothing further to mask.
-            return Ok(u64::MAX);
-        }
-        Ok(self.next + FrameHeader::decode(&h)?.frame_len() as u64)
-    }
-
     /// Masks the frame headers in `chunk`, which holds the bytes from `pos`.
     fn mask(&mut self, reader: &mut dyn ByteReader, pos: u64, chunk: &mut [u8]) -> anyhow::Result<()> {
+        // A header that straddles the chunk start had its first bytes masked in the chunk before.
+        if let Some(last) = self.last {
+            mask_box(last, pos, chunk);
+        }
         let end = pos + chunk.len() as u64;
         while self.next < end {
-            // The header's first 8 bytes (type code and length) become the box header; a header that straddles
-            // the chunk start had its first part masked in the chunk before.
-            for k in 0..FREE_BOX.len() as u64 {
-                let at = self.next + k;
-                if at >= pos && at < end {
-                    chunk[(at - pos) as usize] = FREE_BOX[k as usize];
-                }
-            }
-            let after = self.after(reader)?;
-            if after == u64::MAX {
-                break;
-            }
-            self.next = after;
+            let at = self.next;
+            // The length first: it is among the bytes the box header replaces.
+            self.next = match frame_len(reader, at, pos, chunk)? {
+                Some(len) => at + len,
+                None => u64::MAX,
+            };
+            mask_box(at, pos, chunk);
+            self.last = Some(at);
         }
         Ok(())
+    }
+}
+
+/// The length of the frame whose header is at `at`: decoded from `chunk` (the bytes from `pos`) when the
+/// header is all in it, else read from the store; `None` when no complete header is there yet.
+fn frame_len(reader: &mut dyn ByteReader, at: u64, pos: u64, chunk: &[u8]) -> anyhow::Result<Option<u64>> {
+    let mut h = [0u8; FRAME_HEADER_LEN];
+    let inside = at >= pos && at + FRAME_HEADER_LEN as u64 <= pos + chunk.len() as u64;
+    if inside {
+        let from = (at - pos) as usize;
+        h.copy_from_slice(&chunk[from..from + FRAME_HEADER_LEN]);
+    } else if !read_exact_at(reader, at, &mut h)? {
+        return Ok(None);
+    }
+    Ok(Some(FrameHeader::decode(&h)?.frame_len() as u64))
+}
+
+/// Writes the `free` box header over the part of the frame header at `at` that falls in `chunk`.
+fn mask_box(at: u64, pos: u64, chunk: &mut [u8]) {
+    let end = pos + chunk.len() as u64;
+    for (k, byte) in FREE_BOX.iter().enumerate() {
+        let offset = at + k as u64;
+        if offset >= pos && offset < end {
+            chunk[(offset - pos) as usize] = *byte;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hindsight_store::video::{IndexPolicy, VideoWriter};
+    use hindsight_store::{StoreUri, Timestamp};
+
+    /// Every range, in chunks of every size from 1 byte up, reads as the whole stream masked in one piece:
+    /// headers that straddle chunk or range boundaries are masked all the same.
+    #[test]
+    fn headers_are_masked_across_chunk_and_range_boundaries() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = StoreUri::embedded(dir.path()).open_new().expect("store");
+        let name = StreamName::parse("site/cam").expect("name");
+        let mut w = VideoWriter::open(store.as_ref(), &name, IndexPolicy::default()).expect("writer");
+        let t0 = Timestamp::parse_rfc3339("2025-03-01T10:00:00Z").expect("time");
+        let mut frames = Vec::new();
+        for i in 0..40u64 {
+            // Uneven sizes so frame starts fall everywhere relative to the chunks.
+            let payload = vec![(i as u8).wrapping_mul(31); 7 + (i as usize * 13) % 57];
+            let at = w.data_tail();
+            w.append(
+                &payload,
+                t0.saturating_add(std::time::Duration::from_millis(40 * i)),
+                i % 10 == 0,
+            )
+            .expect("append");
+            frames.push(at);
+        }
+        w.finish(None).expect("finish");
+        let tail = store.info(&name).expect("info").tail;
+        let mut whole = Vec::new();
+        read_masked(store.as_ref(), &name, 0, tail, tail as usize, |c| {
+            whole.extend_from_slice(&c);
+            true
+        })
+        .expect("whole");
+        for at in &frames {
+            let at = *at as usize;
+            assert_eq!(&whole[at..at + 8], &FREE_BOX, "the header at {at}");
+        }
+        for chunk in [1, 3, 8, 19, 20, 21, 64] {
+            for (start, end) in [
+                (0, tail),
+                (5, tail - 3),
+                (frames[7] + 4, frames[30] + 2),
+                (frames[3] + 19, frames[4] + 1),
+            ] {
+                let mut got = Vec::new();
+                read_masked(store.as_ref(), &name, start, end, chunk, |c| {
+                    got.extend_from_slice(&c);
+                    true
+                })
+                .expect("range");
+                assert!(
+                    got == whole[start as usize..end as usize],
+                    "chunks of {chunk}, {start}..{end}"
+                );
+            }
+        }
     }
 }

@@ -29,12 +29,15 @@ use hindsight_store::Backend;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 /// The request headers must arrive within this.
 pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// Connections served at once; more wait in the listen queue.
 pub const MAX_CONNECTIONS: usize = 512;
+/// What `hindsight serve` logs besides warnings by default: a line per request (method, path, status,
+/// latency) and the server's own notes.
+pub const LOG_FILTER: &str = "tower_http::trace=info,hindsight::serve=info";
 /// Running requests get this long to finish after Ctrl-C.
 const DRAIN: Duration = Duration::from_secs(10);
 
@@ -88,7 +91,15 @@ fn router(state: AppState, cors: Option<&str>) -> anyhow::Result<Router> {
                 ]),
         );
     }
-    Ok(app.layer(TraceLayer::new_for_http()))
+    // A span per request with its method and path (never the query: it may hold the token), and a line when
+    // the response starts, with status and latency.
+    let trace = TraceLayer::new_for_http()
+        .make_span_with(|req: &axum::http::Request<_>| {
+            tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+        })
+        .on_request(())
+        .on_response(DefaultOnResponse::new().level(tracing::Level::INFO));
+    Ok(app.layer(trace))
 }
 
 /// Serves `store` until Ctrl-C.
