@@ -246,6 +246,18 @@ fn ffmpeg_plays_every_frame_a_range_and_across_a_gap() {
     // the second copy.
     ffmpeg_decodes_cleanly(&gap, &["Found duplicated MOOV Atom. Skipped it"]);
 
+    // Browsers take gzip: a playlist worth compressing goes out compressed, and inflates to the same text.
+    let path = "/streams/site/cam/index.m3u8?target=1";
+    let plain = get(&server.base, path, &[]);
+    assert!(plain.body.len() > 1024 && plain.header("Content-Encoding").is_none());
+    let zipped = get(&server.base, path, &[("Accept-Encoding", "gzip, deflate, br")]);
+    assert_eq!(zipped.header("Content-Encoding"), Some("gzip"));
+    assert_eq!(zipped.header("Vary"), Some("accept-encoding"));
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&zipped.body[..]), &mut text)
+        .expect("gunzip");
+    assert_eq!(text, plain.text());
+
     // The I-frame playlist: one key frame a second, ten seconds.
     let iframes = get(&server.base, "/streams/site/cam/iframes.m3u8", &[]).text();
     assert!(iframes.contains("#EXT-X-I-FRAMES-ONLY"), "{iframes}");

@@ -13,6 +13,7 @@
 mod api;
 mod assets;
 mod auth;
+mod cache;
 mod error;
 mod media;
 mod playlist;
@@ -57,7 +58,7 @@ pub struct Options {
 pub struct AppState {
     store: Arc<dyn Backend>,
     token: Option<Arc<str>>,
-    cache: Arc<playlist::Cache>,
+    cache: Arc<cache::Cache>,
 }
 
 /// The routes.

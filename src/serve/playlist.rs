@@ -1,20 +1,19 @@
 //! `GET /streams/{scope}/{stream}/index.m3u8` and `iframes.m3u8`: playlists from the index
 //! ([`hindsight_store::hls`]), with `begin`/`end` (RFC 3339) and `target` (seconds to merge GOPs into, for
-//! complete playlists). Rendered playlists are cached by what they depend on (the index's length and whether
-//! the stream is being written), so a live playlist is built once per GOP however many clients poll it.
+//! complete playlists). Rendered playlists are cached ([`super::cache`]), so a live playlist is built once per
+//! GOP however many clients poll it.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::{Path, Query, State};
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use hindsight_store::hls::{self, InitSection, KeyFrame, PlaylistOptions, Segment};
 use hindsight_store::video::{read_exact_at, IndexReader, VideoStreamNames};
 use hindsight_store::{Backend, StreamName, Timestamp, DEFAULT_RANGE_GAP};
 use serde::Deserialize;
 
+use super::cache::Rendered;
 use super::error::{blocking, ApiError};
 use super::media::stream_name;
 use super::AppState;
@@ -26,8 +25,6 @@ const DEFAULT_TARGET: Duration = Duration::from_secs(6);
 const MEDIA_URI: &str = "data.mp4";
 /// Bytes read at the start of a key frame to find its ftyp+moov.
 const INIT_PROBE: usize = 64 * 1024;
-/// Rendered playlists kept.
-const CACHE_ENTRIES: usize = 64;
 
 /// The query of a playlist request.
 #[derive(Debug, Deserialize, Default)]
@@ -43,46 +40,6 @@ pub struct PlaylistQuery {
 enum Kind {
     Media,
     IFrames,
-}
-
-/// A rendered playlist with the index length and live state it was made for.
-struct Cached {
-    index_tail: u64,
-    live: bool,
-    text: Arc<String>,
-}
-
-/// Rendered playlists by request.
-#[derive(Default)]
-pub struct Cache {
-    entries: Mutex<HashMap<String, Cached>>,
-}
-
-impl Cache {
-    fn get(&self, key: &str, index_tail: u64, live: bool) -> Option<Arc<String>> {
-        let map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        map.get(key)
-            .filter(|c| c.index_tail == index_tail && c.live == live)
-            .map(|c| c.text.clone())
-    }
-
-    fn put(&self, key: String, index_tail: u64, live: bool, playlist: Arc<String>) {
-        let mut map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        if map.len() >= CACHE_ENTRIES && !map.contains_key(&key) {
-            // Any entry: a cache this small is for the playlists being polled right now.
-            if let Some(k) = map.keys().next().cloned() {
-                map.remove(&k);
-            }
-        }
-        map.insert(
-            key,
-            Cached {
-                index_tail,
-                live,
-                text: playlist,
-            },
-        );
-    }
 }
 
 fn time(text: Option<&str>, what: &str) -> Result<Option<Timestamp>, ApiError> {
@@ -108,8 +65,9 @@ pub async fn media(
     state: State<AppState>,
     path: Path<(String, String)>,
     query: Query<PlaylistQuery>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    playlist(state, path, query, Kind::Media).await
+    playlist(state, path, query, headers, Kind::Media).await
 }
 
 /// `iframes.m3u8`.
@@ -117,14 +75,16 @@ pub async fn iframes(
     state: State<AppState>,
     path: Path<(String, String)>,
     query: Query<PlaylistQuery>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    playlist(state, path, query, Kind::IFrames).await
+    playlist(state, path, query, headers, Kind::IFrames).await
 }
 
 async fn playlist(
     State(state): State<AppState>,
     Path((scope, stream)): Path<(String, String)>,
     Query(q): Query<PlaylistQuery>,
+    headers: HeaderMap,
     kind: Kind,
 ) -> Result<Response, ApiError> {
     let name = stream_name(&scope, &stream)?;
@@ -143,7 +103,7 @@ async fn playlist(
     };
     let key = format!("{kind:?} {name} {begin:?} {end:?} {target:?} {media_uri}");
     let (store, cache) = (state.store.clone(), state.cache.clone());
-    let text = blocking(move || {
+    blocking(move || {
         let names = VideoStreamNames::new(&name)?;
         if !store.exists(&names.data)? {
             return Err(ApiError::not_found(format!("stream {name} does not exist")));
@@ -151,8 +111,11 @@ async fn playlist(
         let data = store.info(&names.data)?;
         let index_tail = store.info(&names.index)?.tail;
         let live = data.writer_active == Some(true) && !data.sealed;
+        // The response is made here, on a blocking thread: compressing a large playlist the first time is
+        // work the runtime's threads should not do.
+        let respond = |r: &Rendered| r.response(&headers, "application/vnd.apple.mpegurl");
         if let Some(hit) = cache.get(&key, index_tail, live) {
-            return Ok(hit);
+            return Ok(respond(&hit));
         }
         let (_, records) = IndexReader::open(store.as_ref(), &name)?.read_all()?;
         let opts = PlaylistOptions {
@@ -181,19 +144,11 @@ async fn playlist(
                 hls::iframe_playlist(&frames, &opts, |s| init_section(store.as_ref(), &name, s))
             }
         };
-        let text = Arc::new(text);
-        cache.put(key, index_tail, live, text.clone());
-        Ok(text)
+        let rendered = Rendered::new(text);
+        cache.put(key, index_tail, live, rendered.clone());
+        Ok(respond(&rendered))
     })
-    .await?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/vnd.apple.mpegurl"),
-            (header::CACHE_CONTROL, "no-cache"),
-        ],
-        text.as_str().to_owned(),
-    )
-        .into_response())
+    .await
 }
 
 /// The ftyp+moov at the start of the key frame a run's first segment starts at; `None` when the frame does not
@@ -263,14 +218,5 @@ mod tests {
             Some(Duration::from_millis(2500))
         );
         assert_eq!(url_encode("a b&c"), "a%20b%26c");
-    }
-
-    #[test]
-    fn the_cache_answers_only_for_the_same_index() {
-        let c = Cache::default();
-        c.put("k".into(), 100, true, Arc::new("p".into()));
-        assert!(c.get("k", 100, true).is_some());
-        assert!(c.get("k", 120, true).is_none(), "the index grew");
-        assert!(c.get("k", 100, false).is_none(), "the writer stopped");
     }
 }

@@ -14,11 +14,14 @@
 //! newest complete GOP (a segment never changes once listed); a finished stream, or a range with an end, a `VOD`
 //! playlist. The I-frame playlist lists every key frame alone.
 
-use std::fmt::Write as _;
+mod text;
+
 use std::time::Duration;
 
 use crate::format::{IndexRecord, FRAME_HEADER_LEN};
 use crate::timestamp::Timestamp;
+
+pub use text::push_date_time;
 
 /// How the playlist is made.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,19 +84,36 @@ impl InitSection {
 /// discontinuity. Forced records inside a GOP are not boundaries. The last GOP of a stream still being written
 /// is not complete and not listed.
 pub fn segments(records: &[IndexRecord], opts: &PlaylistOptions) -> Vec<Segment> {
-    let gop_list = gops(records, opts);
-    let merged = merge(&gop_list, opts.target);
-    merged
-        .into_iter()
-        .filter(|s| opts.begin.is_none_or(|b| s.time.saturating_add(s.duration) > b))
-        .filter(|s| opts.end.is_none_or(|e| s.time < e))
-        .collect()
+    let wanted = |s: &Segment| {
+        opts.begin.is_none_or(|b| s.time.saturating_add(s.duration) > b)
+            && opts.end.is_none_or(|e| s.time < e)
+    };
+    // GOPs are merged as they come (never a list of every GOP: a day of one-second GOPs is 86 400 of them),
+    // from the head on whatever the range, so a segment's bounds do not depend on the range asked for.
+    let mut out = Vec::new();
+    let mut open: Option<Segment> = None;
+    gops(records, opts, |g| {
+        if let Some(last) = open.as_mut() {
+            let contiguous = last.end == g.start && !g.discontinuity;
+            if contiguous && last.duration + g.duration <= opts.target {
+                last.end = g.end;
+                last.duration += g.duration;
+                return;
+            }
+        }
+        if let Some(done) = open.replace(g).filter(wanted) {
+            out.push(done);
+        }
+    });
+    out.extend(open.filter(wanted));
+    out
 }
 
-/// One segment per GOP.
-fn gops(records: &[IndexRecord], opts: &PlaylistOptions) -> Vec<Segment> {
+/// One segment per GOP, in order, to `emit`.
+fn gops(records: &[IndexRecord], opts: &PlaylistOptions, mut emit: impl FnMut(Segment)) {
     let gap = opts.gap.as_nanos().min(u128::from(u64::MAX)) as u64;
-    let mut out: Vec<Segment> = Vec::new();
+    // The GOP before: gaps are measured from its end, and it is the duration estimate of a GOP cut off.
+    let mut prev: Option<Segment> = None;
     let mut i = 0;
     // A new run starts with a discontinuity (the first segment needs none).
     let mut pending_discontinuity = false;
@@ -129,29 +149,31 @@ fn gops(records: &[IndexRecord], opts: &PlaylistOptions) -> Vec<Segment> {
             i = j;
             continue;
         }
-        let jumped = out.last().is_some_and(|p| {
+        let jumped = prev.is_some_and(|p| {
             key.timestamp
                 .nanos()
                 .saturating_sub(p.time.saturating_add(p.duration).nanos())
                 > gap
         });
-        let discontinuity = !out.is_empty() && (pending_discontinuity || key.flags.discontinuity() || jumped);
+        let discontinuity = prev.is_some() && (pending_discontinuity || key.flags.discontinuity() || jumped);
         pending_discontinuity = false;
         let mut duration = end.timestamp.duration_since(key.timestamp);
         if duration > opts.gap {
             // The next record is a gap away: a camera that paused, or a run cut off by a crash and a new one
             // later. How long this GOP's frames last is not known (the time to the next record includes the
             // pause); take the GOP before it as the estimate, and the next segment follows a discontinuity.
-            duration = out.last().map_or(opts.gap, |p| p.duration.min(opts.gap));
+            duration = prev.map_or(opts.gap, |p| p.duration.min(opts.gap));
         }
-        out.push(Segment {
+        let gop = Segment {
             start: key.offset,
             end: end.offset,
             time: key.timestamp,
             duration,
             discontinuity,
             key,
-        });
+        };
+        emit(gop);
+        prev = Some(gop);
         // An end record closes the run: what follows it is a new run.
         if !end.is_seek_target() && !end.flags.discontinuity() {
             pending_discontinuity = true;
@@ -160,30 +182,12 @@ fn gops(records: &[IndexRecord], opts: &PlaylistOptions) -> Vec<Segment> {
             i = j;
         }
     }
-    out
-}
-
-/// Merges consecutive contiguous GOPs up to `target` (never across a discontinuity).
-fn merge(gops: &[Segment], target: Duration) -> Vec<Segment> {
-    let mut out: Vec<Segment> = Vec::with_capacity(gops.len());
-    for g in gops {
-        if let Some(last) = out.last_mut() {
-            let contiguous = last.end == g.start && !g.discontinuity;
-            if contiguous && last.duration + g.duration <= target {
-                last.end = g.end;
-                last.duration += g.duration;
-                continue;
-            }
-        }
-        out.push(*g);
-    }
-    out
 }
 
 /// `#EXT-X-TARGETDURATION`: the longest segment rounded up to whole seconds (at least 1).
-pub fn target_duration(segments: &[Segment]) -> u64 {
+pub fn target_duration<'a>(segments: impl IntoIterator<Item = &'a Segment>) -> u64 {
     segments
-        .iter()
+        .into_iter()
         .map(|s| s.duration.as_nanos().div_ceil(1_000_000_000) as u64)
         .max()
         .unwrap_or(1)
@@ -197,41 +201,16 @@ pub fn media_playlist(
     opts: &PlaylistOptions,
     mut init: impl FnMut(&Segment) -> Option<InitSection>,
 ) -> String {
-    let complete = !opts.live || opts.end.is_some();
-    let mut out = String::with_capacity(200 + segments.len() * 150);
-    out.push_str("#EXTM3U\n#EXT-X-VERSION:7\n");
-    let _ = writeln!(out, "#EXT-X-TARGETDURATION:{}", target_duration(segments));
-    out.push_str("#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-DISCONTINUITY-SEQUENCE:0\n");
-    out.push_str(if complete {
-        "#EXT-X-PLAYLIST-TYPE:VOD\n"
-    } else {
-        "#EXT-X-PLAYLIST-TYPE:EVENT\n"
-    });
-    out.push_str("#EXT-X-INDEPENDENT-SEGMENTS\n");
+    let mut out = header(
+        segments.iter(),
+        opts,
+        "#EXT-X-DISCONTINUITY-SEQUENCE:0\n",
+        "#EXT-X-INDEPENDENT-SEGMENTS\n",
+    );
     for (n, s) in segments.iter().enumerate() {
-        if s.discontinuity {
-            out.push_str("#EXT-X-DISCONTINUITY\n");
-        }
-        if n == 0 || s.discontinuity {
-            if let Some(i) = init(s) {
-                let _ = writeln!(
-                    out,
-                    "#EXT-X-MAP:URI=\"{}\",BYTERANGE=\"{}@{}\"",
-                    opts.media_uri, i.len, i.offset
-                );
-            }
-        }
-        out.push_str("#EXT-X-PROGRAM-DATE-TIME:");
-        push_date_time(&mut out, s.time);
-        out.push('\n');
-        push_extinf(&mut out, s.duration);
-        let _ = writeln!(out, "#EXT-X-BYTERANGE:{}@{}", s.end - s.start, s.start);
-        out.push_str(&opts.media_uri);
-        out.push('\n');
+        text::push_segment(&mut out, s, s.end - s.start, n == 0, &opts.media_uri, &mut init);
     }
-    if complete {
-        out.push_str("#EXT-X-ENDLIST\n");
-    }
+    footer(&mut out, opts);
     out
 }
 
@@ -250,81 +229,44 @@ pub fn iframe_playlist(
     opts: &PlaylistOptions,
     mut init: impl FnMut(&Segment) -> Option<InitSection>,
 ) -> String {
-    let complete = !opts.live || opts.end.is_some();
-    let gops: Vec<Segment> = frames.iter().map(|f| f.gop).collect();
-    let mut out = String::with_capacity(200 + frames.len() * 150);
-    out.push_str("#EXTM3U\n#EXT-X-VERSION:7\n");
-    let _ = writeln!(out, "#EXT-X-TARGETDURATION:{}", target_duration(&gops));
-    out.push_str("#EXT-X-MEDIA-SEQUENCE:0\n");
-    out.push_str(if complete {
+    let mut out = header(frames.iter().map(|f| &f.gop), opts, "", "#EXT-X-I-FRAMES-ONLY\n");
+    for (n, f) in frames.iter().enumerate() {
+        text::push_segment(&mut out, &f.gop, f.len, n == 0, &opts.media_uri, &mut init);
+    }
+    footer(&mut out, opts);
+    out
+}
+
+/// A playlist is complete (`VOD`, with `EXT-X-ENDLIST`) unless it is of a stream being written and open-ended.
+fn complete(opts: &PlaylistOptions) -> bool {
+    !opts.live || opts.end.is_some()
+}
+
+/// The tags before the segments; `sequence` and `kind` are the lines that differ between the two playlists.
+fn header<'a>(
+    segments: impl ExactSizeIterator<Item = &'a Segment>,
+    opts: &PlaylistOptions,
+    sequence: &str,
+    kind: &str,
+) -> String {
+    let mut out = String::with_capacity(256 + segments.len() * (110 + opts.media_uri.len()));
+    out.push_str("#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:");
+    text::push_u64(&mut out, target_duration(segments));
+    out.push_str("\n#EXT-X-MEDIA-SEQUENCE:0\n");
+    out.push_str(sequence);
+    out.push_str(if complete(opts) {
         "#EXT-X-PLAYLIST-TYPE:VOD\n"
     } else {
         "#EXT-X-PLAYLIST-TYPE:EVENT\n"
     });
-    out.push_str("#EXT-X-I-FRAMES-ONLY\n");
-    for (n, f) in frames.iter().enumerate() {
-        let s = &f.gop;
-        if s.discontinuity {
-            out.push_str("#EXT-X-DISCONTINUITY\n");
-        }
-        if n == 0 || s.discontinuity {
-            if let Some(i) = init(s) {
-                let _ = writeln!(
-                    out,
-                    "#EXT-X-MAP:URI=\"{}\",BYTERANGE=\"{}@{}\"",
-                    opts.media_uri, i.len, i.offset
-                );
-            }
-        }
-        out.push_str("#EXT-X-PROGRAM-DATE-TIME:");
-        push_date_time(&mut out, s.time);
-        out.push('\n');
-        push_extinf(&mut out, s.duration);
-        let _ = writeln!(out, "#EXT-X-BYTERANGE:{}@{}", f.len, s.start);
-        out.push_str(&opts.media_uri);
-        out.push('\n');
-    }
-    if complete {
-        out.push_str("#EXT-X-ENDLIST\n");
-    }
+    out.push_str(kind);
     out
 }
 
-/// `#EXTINF:2.000,` with millisecond precision.
-fn push_extinf(out: &mut String, d: Duration) {
-    let ms = d.as_millis();
-    let _ = writeln!(out, "#EXTINF:{}.{:03},", ms / 1000, ms % 1000);
-}
-
-/// RFC 3339 UTC with milliseconds, `2024-05-01T12:00:00.040Z` (a leap second reads as 23:59:59.xxx, which every
-/// date parser accepts).
-pub fn push_date_time(out: &mut String, t: Timestamp) {
-    let unix_ms = t.to_unix_nanos().div_euclid(1_000_000);
-    let (days, ms_of_day) = (unix_ms.div_euclid(86_400_000), unix_ms.rem_euclid(86_400_000));
-    let (y, m, d) = civil_from_days(days as i64);
-    let secs = ms_of_day / 1000;
-    let _ = write!(
-        out,
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60,
-        ms_of_day % 1000
-    );
-}
-
-/// Year, month, day of a day count since 1970-01-01 (proleptic Gregorian; Howard Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
+fn footer(out: &mut String, opts: &PlaylistOptions) {
+    if complete(opts) {
+        out.push_str("#EXT-X-ENDLIST\n");
+    }
 }
 
 #[cfg(test)]

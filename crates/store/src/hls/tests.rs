@@ -1,3 +1,4 @@
+use super::text::civil_from_days;
 use super::*;
 use crate::format::Flags;
 
@@ -220,6 +221,24 @@ fn dates_are_utc_with_milliseconds() {
     assert_eq!(s, "1999-12-31T00:00:00.000Z");
     for (days, ymd) in [(0, (1970, 1, 1)), (19_782, (2024, 2, 29)), (-1, (1969, 12, 31))] {
         assert_eq!(civil_from_days(days), ymd);
+    }
+    // The hand-written formatter agrees with the time crate over two centuries, at instants
+    // scattered over them (a step of 37 days and some hours, minutes and milliseconds).
+    let fmt = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
+    let mut ms: i64 = 0; // 1970-01-01, the first time a Timestamp holds
+    while ms < 7_258_118_400_000 {
+        // 2200-01-01
+        let t = Timestamp::from_unix_nanos(i128::from(ms) * 1_000_000).expect("in range");
+        s.clear();
+        push_date_time(&mut s, t);
+        let want = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+            .expect("in range")
+            .format(&fmt)
+            .expect("format");
+        assert_eq!(s, want, "{ms}");
+        ms += 86_400_000 * 37 + 3_723_456;
     }
 }
 
