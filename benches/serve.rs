@@ -18,9 +18,9 @@
 //!   the static server serves its one file), by 50 clients and by one; 1 MiB byte ranges at random offsets of
 //!   the data.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -33,6 +33,7 @@ use hyper_util::rt::TokioExecutor;
 
 use hindsight_store::video::{IndexPolicy, VideoWriter};
 use hindsight_store::{StoreUri, StreamName, Timestamp};
+use hindsight_testkit::process::Reaped;
 use hindsight_testkit::{ms, Latencies};
 
 const CLIENTS: usize = 50;
@@ -406,30 +407,17 @@ async fn fetch(client: &HttpClient, url: &str, range: Option<&str>) -> Vec<u8> {
 
 /// A server process that printed its address; killed when stopped or dropped.
 struct Server {
-    child: Child,
+    process: Reaped,
     base: String,
 }
 
 impl Server {
     fn spawn(cmd: &mut Command) -> Self {
-        let mut child = cmd
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start a server");
-        let out = child.stdout.take().expect("stdout");
-        let mut lines = BufReader::new(out).lines();
-        let base = lines
-            .by_ref()
-            .map_while(Result::ok)
-            .find_map(|l| {
-                l.split_whitespace()
-                    .find(|w| w.starts_with("http://"))
-                    .map(|u| u.split('/').take(3).collect::<Vec<_>>().join("/"))
-            })
-            .expect("the server printed its address");
-        std::thread::spawn(move || for _ in lines {});
-        Server { child, base }
+        let served = hindsight_testkit::process::serve(cmd);
+        Server {
+            process: served.process,
+            base: served.base,
+        }
     }
 
     fn url(&self, path: &str) -> String {
@@ -437,14 +425,7 @@ impl Server {
     }
 
     fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.stop();
+        self.process.stop();
     }
 }
 

@@ -13,7 +13,7 @@
 
 use std::cell::RefCell;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -24,6 +24,7 @@ use hindsight::engine::player::{Player, StartAt};
 use hindsight_store::video::{IndexPolicy, VideoReader, VideoWriter};
 use hindsight_store::{Interrupt, ReadOutcome, StoreUri, StreamName, Timestamp};
 use hindsight_testkit::pipeline::{launch, stop};
+use hindsight_testkit::process::Reaped;
 use hindsight_testkit::{ms, Latencies};
 use relm4::gtk;
 use relm4::gtk::prelude::*;
@@ -285,7 +286,7 @@ fn wall(store: &str, names: &[StreamName], shown: bool) -> Measured {
 
 /// The writer process: records the cameras.
 struct Writer {
-    child: Child,
+    process: Reaped,
 }
 
 impl Writer {
@@ -299,23 +300,17 @@ impl Writer {
                 .collect::<Vec<_>>()
                 .join(" ")
         );
-        let child = Command::new(std::env::current_exe().expect("bench executable"))
-            .env("WALL_BENCH_WRITER", spec)
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("start the writer process");
-        Writer { child }
+        let process = Reaped::spawn(
+            Command::new(std::env::current_exe().expect("bench executable"))
+                .env("WALL_BENCH_WRITER", spec)
+                .stdout(Stdio::null()),
+        )
+        .expect("start the writer process");
+        Writer { process }
     }
 
     fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Writer {
-    fn drop(&mut self) {
-        self.stop();
+        self.process.stop();
     }
 }
 
@@ -364,6 +359,8 @@ fn writer(spec: &str) {
 /// 250 frames (10 s) of 640x360 H.264, one fMP4 fragment each, as stored: recorded once into a scratch
 /// store and read back.
 fn template(dir: &str) -> Vec<(Vec<u8>, bool)> {
+    // Afresh each time: the template of an earlier phase is sealed.
+    let _ = std::fs::remove_dir_all(dir);
     let desc = format!(
         "videotestsrc num-buffers=250 pattern=ball ! video/x-raw,width=640,height=360,framerate={FPS}/1 ! \
          x264enc key-int-max={FPS} bframes=0 speed-preset=ultrafast tune=zerolatency ! h264parse ! \

@@ -5,10 +5,10 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::{init_gst, pravega_controller};
@@ -19,7 +19,7 @@ const SEC: u64 = 1_000_000_000;
 
 /// A running `hindsight serve`; stopped when dropped.
 struct Server {
-    child: Child,
+    _process: hindsight_testkit::process::Reaped,
     /// `http://127.0.0.1:PORT`
     base: String,
     /// The token it printed, if any.
@@ -28,49 +28,28 @@ struct Server {
 
 impl Server {
     fn start(store: &Path, args: &[&str]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_hindsight"))
-            .arg("--store")
-            .arg(store)
-            .arg("serve")
-            .args(args)
-            .env_remove("HINDSIGHT_STORE")
-            .env_remove("HINDSIGHT_SERVE_TOKEN")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start hindsight serve");
-        let out = child.stdout.take().expect("stdout");
-        let mut lines = BufReader::new(out).lines();
-        let (mut base, mut token) = (None, None);
-        for line in lines.by_ref() {
-            let line = line.expect("read stdout");
-            if let Some(t) = line.strip_prefix("access token (needed from other machines): ") {
-                token = Some(t.to_owned());
-            }
-            if let Some(url) = line.split(" on ").nth(1) {
-                let url = url.split('/').take(3).collect::<Vec<_>>().join("/");
-                base = Some(url.replace("0.0.0.0", "127.0.0.1"));
-                break;
-            }
-        }
-        // Keep reading so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
+        let served = hindsight_testkit::process::serve(
+            Command::new(env!("CARGO_BIN_EXE_hindsight"))
+                .arg("--store")
+                .arg(store)
+                .arg("serve")
+                .args(args)
+                .env_remove("HINDSIGHT_STORE")
+                .env_remove("HINDSIGHT_SERVE_TOKEN"),
+        );
+        let token = served.before.iter().find_map(|l| {
+            l.strip_prefix("access token (needed from other machines): ")
+                .map(str::to_owned)
+        });
         Server {
-            child,
-            base: base.expect("the server printed its address"),
+            _process: served.process,
+            base: served.base.replace("0.0.0.0", "127.0.0.1"),
             token,
         }
     }
 
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

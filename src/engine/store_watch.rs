@@ -18,6 +18,8 @@ pub struct StreamFacts {
     pub sealed: bool,
     /// The stream was deleted (or never existed).
     pub missing: bool,
+    /// Every byte it held was deleted (truncated to nothing) and nobody writes it.
+    pub emptied: bool,
     /// The store could not be asked (the message).
     pub error: Option<String>,
 }
@@ -91,6 +93,8 @@ fn look(store: &dyn Backend, name: &StreamName) -> StreamFacts {
             writer_active: info.writer_active,
             sealed: info.sealed,
             missing: false,
+            // A stream that never held anything is not "emptied": it is waiting for its first frame.
+            emptied: info.head > 0 && info.head >= info.tail && info.writer_active != Some(true),
             error: None,
         },
         Err(StoreError::NotFound(_)) => StreamFacts {
@@ -132,9 +136,14 @@ mod tests {
         };
         wait("the writer", &|| watch.facts(&name).writer_active == Some(true));
         wait("the missing stream", &|| watch.facts(&other).missing);
+        assert!(!watch.facts(&name).emptied);
         writer.finish_and_seal(None).expect("seal");
         wait("the seal", &|| watch.facts(&name).sealed);
         assert_eq!(watch.facts(&name).writer_active, Some(false));
+        // Truncated to nothing: every byte deleted.
+        let tail = store.info(&name).expect("info").tail;
+        store.truncate_before(&name, tail).expect("truncate");
+        wait("the emptied stream", &|| watch.facts(&name).emptied);
         watch.watch(&[]);
         assert_eq!(watch.facts(&name), StreamFacts::default(), "no longer watched");
     }

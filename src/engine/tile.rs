@@ -8,6 +8,9 @@ use hindsight_store::Timestamp;
 
 /// A tile without a new frame for this long while its stream is being written says so.
 pub const STALL_AFTER: Duration = Duration::from_secs(2);
+/// A tile whose stream is being written and that has shown nothing for this long says so (its first image
+/// is the stored key frame, so this is generous).
+pub const FIRST_FRAME_WITHIN: Duration = Duration::from_secs(6);
 /// Within this of the newest data counts as live (the player's LIVE badge uses the same).
 pub const LIVE_WITHIN: Duration = Duration::from_millis(1500);
 
@@ -79,10 +82,12 @@ impl TileFacts {
             let waited = self
                 .started
                 .map_or(Duration::ZERO, |s| now.saturating_duration_since(s));
-            return if self.writer_active == Some(false) && waited > STALL_AFTER {
-                TileState::WriterStopped(None)
-            } else {
-                TileState::Starting
+            return match self.writer_active {
+                Some(false) if waited > STALL_AFTER => TileState::WriterStopped(None),
+                // Written, yet nothing to show after a GOP or two: unreadable data or a stuck pipeline, and the
+                // tile says so rather than "connecting" forever.
+                Some(true) if waited > FIRST_FRAME_WITHIN => TileState::Stalled(waited),
+                _ => TileState::Starting,
             };
         };
         let quiet = now.saturating_duration_since(arrival);
@@ -257,6 +262,12 @@ mod tests {
             f.state(now, wall),
             TileState::Starting,
             "a writer may still deliver"
+        );
+        f.started = Some(now - 9 * SEC);
+        assert_eq!(
+            f.state(now, wall),
+            TileState::Stalled(9 * SEC),
+            "but not for ever"
         );
     }
 

@@ -98,16 +98,60 @@ impl PrivateDisplay {
 
     /// Clicks the middle of `rect` (`[x, y, w, h]` in the window, which sits at the screen's origin).
     pub fn click_rect(&self, rect: &serde_json::Value, count: u32) {
-        let v: Vec<i64> = rect
-            .as_array()
-            .expect("a rect")
-            .iter()
-            .map(|n| n.as_i64().expect("a number"))
-            .collect();
-        self.click((v[0] + v[2] / 2) as i32, (v[1] + v[3] / 2) as i32, count);
+        let (x, y) = middle(rect);
+        self.click(x, y, count);
     }
 
-    /// A screenshot of the whole screen.
+    /// Presses and releases a key (an X keysym name such as `Escape`) in the window under the pointer.
+    pub fn key(&self, keysym: &str) {
+        self.xdotool(&["key", "--clearmodifiers", keysym]);
+    }
+
+    /// Drags with the first button from the middle of `from` to the middle of `to`, in steps a person's hand
+    /// would make (past the drag threshold first, then over the target a moment before letting go).
+    pub fn drag(&self, from: &serde_json::Value, to: &serde_json::Value) {
+        let ((x0, y0), (x1, y1)) = (middle(from), middle(to));
+        let mut args: Vec<String> = vec![
+            "mousemove".into(),
+            x0.to_string(),
+            y0.to_string(),
+            "mousedown".into(),
+            "1".into(),
+        ];
+        for step in 1..=10 {
+            let (x, y) = (x0 + (x1 - x0) * step / 10, y0 + (y1 - y0) * step / 10);
+            args.extend([
+                "sleep".into(),
+                "0.05".into(),
+                "mousemove".into(),
+                x.to_string(),
+                y.to_string(),
+            ]);
+        }
+        args.extend([
+            "sleep".into(),
+            "0.3".into(),
+            "mousemove".into(),
+            (x1 + 2).to_string(),
+            (y1 + 2).to_string(),
+        ]);
+        args.extend(["sleep".into(), "0.3".into(), "mouseup".into(), "1".into()]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.xdotool(&args);
+    }
+
+    fn xdotool(&self, args: &[&str]) {
+        let ok = Command::new("xdotool")
+            .args(args)
+            .env("DISPLAY", &self.name)
+            .status()
+            .expect("run xdotool")
+            .success();
+        assert!(ok, "xdotool {args:?} failed");
+    }
+
+    /// A screenshot of the whole screen; also copied into `$HINDSIGHT_TEST_SHOTS` when that names a directory,
+    /// to look at after the test (its temporary directory is gone by then).
     pub fn screenshot(&self, out: &Path) {
         let ok = Command::new("import")
             .args(["-window", "root"])
@@ -117,7 +161,21 @@ impl PrivateDisplay {
             .expect("run import")
             .success();
         assert!(ok, "screenshot failed");
+        if let (Some(dir), Some(file)) = (std::env::var_os("HINDSIGHT_TEST_SHOTS"), out.file_name()) {
+            let _ = std::fs::copy(out, Path::new(&dir).join(file));
+        }
     }
+}
+
+/// The middle of a status report's `[x, y, w, h]`.
+fn middle(rect: &serde_json::Value) -> (i32, i32) {
+    let v: Vec<i64> = rect
+        .as_array()
+        .expect("a rect")
+        .iter()
+        .map(|n| n.as_i64().expect("a number"))
+        .collect();
+    ((v[0] + v[2] / 2) as i32, (v[1] + v[3] / 2) as i32)
 }
 
 impl Drop for PrivateDisplay {

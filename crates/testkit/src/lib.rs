@@ -1,6 +1,6 @@
 //! Helpers shared by Hindsight's tests and benchmarks, so that every figure is computed and printed the same way:
 //! [`Latencies`] (percentiles of measured durations), [`ms`] and [`ratio`] for printing them beside their
-//! baseline, [`env`] for CI and the Pravega test server, and, with the `gst` feature, [`pipeline`] helpers to run a GStreamer pipeline to its end.
+//! baseline, [`env`] for CI and the Pravega test server, [`process`] for servers and writers run as child processes, and, with the `gst` feature, [`pipeline`] helpers to run a GStreamer pipeline to its end.
 //!
 //! A dev-dependency only; not published.
 
@@ -9,6 +9,7 @@ use std::time::Duration;
 pub mod env;
 #[cfg(feature = "gst")]
 pub mod pipeline;
+pub mod process;
 
 /// Measured durations, sorted once, for percentiles.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

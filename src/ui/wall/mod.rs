@@ -113,15 +113,8 @@ impl Component for Wall {
             let _ = sender.output(WallOutput::Toast(problem));
         }
         if let Some((streams, layout)) = init.show {
-            // A wall of exactly these cameras, reused when one has them already.
             let names: Vec<String> = streams.iter().map(ToString::to_string).collect();
-            match walls.walls.iter().position(|w| w.streams == names) {
-                Some(i) => walls.current = i,
-                None => {
-                    walls.add(&gettext("Wall"));
-                    walls.current_mut().streams = names;
-                }
-            }
+            walls.show(names, &gettext("Wall"));
             if let Some(layout) = layout {
                 walls.current_mut().layout = layout;
             }

@@ -47,6 +47,8 @@ pub enum TileMsg {
     SingleClick(u64),
     /// Another tile (this stream) was dropped here.
     Dropped(String),
+    /// A drag of this tile began: the press that started it was not a click.
+    DragBegan,
 }
 
 /// What a tile asks of its wall.
@@ -225,6 +227,10 @@ impl Component for TileView {
                 });
             }
             TileMsg::Dropped(_) => {}
+            TileMsg::DragBegan => {
+                // The pending single click (if any) no longer counts.
+                self.presses += 1;
+            }
             TileMsg::Engine(PlayerEvent::Error { message, detail }) => {
                 tracing::warn!(stream = %self.stream, %message, %detail, "wall tile failed");
                 self.facts.error = Some(message);
@@ -248,10 +254,16 @@ impl TileView {
     fn tick(&mut self, w: &TileWidgets, root: &gtk::Overlay, store: StreamFacts, enlarged: bool) {
         self.facts.writer_active = store.writer_active;
         self.facts.sealed = store.sealed;
-        let deleted = gettext("The stream was deleted");
-        if store.missing && self.facts.error.as_deref() != Some(deleted.as_str()) {
+        let gone = if store.missing {
+            Some(gettext("The stream was deleted"))
+        } else if store.emptied {
+            Some(gettext("All footage of this stream was deleted"))
+        } else {
+            None
+        };
+        if let Some(gone) = gone.filter(|g| self.facts.error.as_ref() != Some(g)) {
             // Said plainly, also when the pipeline failed first with a reading error.
-            self.facts.error = Some(deleted);
+            self.facts.error = Some(gone);
             self.player = None;
             w.picture.set_paintable(gtk::gdk::Paintable::NONE);
         }
@@ -345,6 +357,8 @@ fn connect_gestures(root: &gtk::Overlay, sender: &ComponentSender<TileView>, str
     drag.set_actions(gtk::gdk::DragAction::MOVE);
     let name = stream.to_string();
     drag.connect_prepare(move |_, _, _| Some(gtk::gdk::ContentProvider::for_value(&name.to_value())));
+    let s = sender.clone();
+    drag.connect_drag_begin(move |_, _| s.input(TileMsg::DragBegan));
     root.add_controller(drag);
 
     let drop = gtk::DropTarget::new(gtk::glib::Type::STRING, gtk::gdk::DragAction::MOVE);

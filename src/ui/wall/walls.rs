@@ -95,6 +95,22 @@ impl Walls {
         self.current
     }
 
+    /// Makes a wall of exactly `streams` current (`hindsight wall A B`): the wall that has them already, else
+    /// an empty wall filled with them (a first start has one), else a new wall named after `base`.
+    pub fn show(&mut self, streams: Vec<String>, base: &str) {
+        if let Some(i) = self.walls.iter().position(|w| w.streams == streams) {
+            self.current = i;
+            return;
+        }
+        match self.walls.iter().position(|w| w.streams.is_empty()) {
+            Some(i) => self.current = i,
+            None => {
+                self.add(base);
+            }
+        }
+        self.current_mut().streams = streams;
+    }
+
     /// Removes the current wall (the last one is emptied instead).
     pub fn remove_current(&mut self) {
         if self.walls.len() > 1 {
@@ -209,6 +225,22 @@ mod tests {
         let mut w = walls;
         assert_eq!(w.add(DEFAULT_NAME), 1);
         assert_eq!(w.current().name, "Wall 2");
+        // Showing given cameras: into an empty wall first, the wall that has them next time.
+        w.show(vec!["a/b".into()], "Wall");
+        assert_eq!(
+            (w.current, w.current().streams.len()),
+            (0, 1),
+            "the empty first wall"
+        );
+        w.show(vec!["c/d".into()], "Wall");
+        assert_eq!(w.current, 1, "the other empty wall");
+        w.show(vec!["e/f".into()], "Wall");
+        assert_eq!((w.walls.len(), w.current().name.as_str()), (3, "Wall 3"));
+        w.show(vec!["a/b".into()], "Wall");
+        assert_eq!((w.walls.len(), w.current), (3, 0), "the wall that has them");
+        w.walls.truncate(2);
+        w.current = 1;
+        w.walls[1].streams.clear();
         w.remove_current();
         assert_eq!((w.walls.len(), w.current), (1, 0));
         w.current_mut().streams.push("a/b".into());
