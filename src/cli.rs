@@ -145,6 +145,21 @@ pub enum Command {
         #[arg(long, value_name = "ORIGIN")]
         cors: Option<String>,
     },
+    /// Check a stream's frames against the signed hash chain kept while it was recorded, and report the first
+    /// frame whose bytes no longer match. Fails when anything was altered or the stream has no chain.
+    Verify {
+        /// The stream, SCOPE/STREAM.
+        stream: String,
+        /// Only frames from this time on (RFC 3339).
+        #[arg(long, value_name = "TIME")]
+        from: Option<String>,
+        /// Only frames up to this time (RFC 3339).
+        #[arg(long, value_name = "TIME")]
+        to: Option<String>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Delete footage before a time (at the key frame at or before it), index first, then data.
     Truncate {
         /// The stream, SCOPE/STREAM.

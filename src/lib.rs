@@ -225,6 +225,23 @@ fn run_command(store: Option<&str>, command: Command) -> anyhow::Result<()> {
                 .with_context(|| format!("bad --listen {listen:?}: use ADDRESS:PORT, e.g. 127.0.0.1:8080"))?;
             serve::run(open_store(store)?, serve::Options { listen, token, cors })
         }
+        Command::Verify {
+            stream,
+            from,
+            to,
+            json,
+        } => {
+            let name = cmd::parse_stream(&stream)?;
+            let store = open_store(store)?;
+            cmd::verify::run(
+                store.as_ref(),
+                &name,
+                from.as_deref(),
+                to.as_deref(),
+                json,
+                &mut out,
+            )
+        }
         Command::Truncate { stream, before } => {
             let name = cmd::parse_stream(&stream)?;
             cmd::truncate::run(open_store(store)?.as_ref(), &name, &before, &mut out)

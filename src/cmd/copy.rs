@@ -9,6 +9,7 @@ use std::io::Write;
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
+use hindsight_store::evidence::ChainCopy;
 use hindsight_store::video::{video_stream_exists, VideoStreamNames};
 use hindsight_store::{copy_video_stream, Backend, StoreUri, StreamName};
 
@@ -140,6 +141,16 @@ pub fn run(src: &Location, dst: &Location, append: bool, out: &mut dyn Write) ->
             format!(" (index offsets shifted by {})", copied.offset_shift)
         }
     )?;
+    match copied.chain {
+        ChainCopy::NoChain => {}
+        ChainCopy::Copied(n) => writeln!(out, "copied the hash chain ({n} entries); `hindsight verify` checks the copy")?,
+        ChainCopy::DestinationHasChain => writeln!(
+            out,
+            "the hash chain was not copied: {} keeps a chain of its own, which this one cannot continue; verify the \
+             copied footage against the source",
+            dst.name
+        )?,
+    }
     Ok(())
 }
 

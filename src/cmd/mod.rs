@@ -7,6 +7,7 @@ pub mod inspect;
 pub mod list;
 pub mod record;
 pub mod truncate;
+pub mod verify;
 
 use anyhow::Context;
 use hindsight_store::StreamName;

@@ -53,6 +53,8 @@ pub struct VideoCopy {
     pub records: u64,
     /// Added to every data offset of the copied index records (0 for an exact copy).
     pub offset_shift: i64,
+    /// What happened to the source's hash chain.
+    pub chain: crate::evidence::ChainCopy,
 }
 
 /// Copies a video stream (data and index) onto the end of another video stream, created if missing. Data goes
@@ -141,6 +143,7 @@ pub fn copy_video_stream(
     }
     flush(index_w.as_mut(), &mut batch)?;
     index_w.sync()?;
+    out.chain = crate::evidence::copy_chain(src, src_name, dst, dst_name, data_info.head, data_end, shift)?;
     Ok(out)
 }
 

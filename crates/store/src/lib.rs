@@ -7,12 +7,14 @@
 //!   backend; [`pravega`]: the Pravega backend (feature `pravega`, on by default); [`uri`]: store addresses,
 //!   opened once per process; [`copy`]: copying streams between stores.
 //! - [`video`]: data + index pairs with the writing and reading rules; [`search`] and [`timeline`] over indexes;
-//!   [`retention`]: deleting old footage by age or size.
+//!   [`retention`]: deleting old footage by age or size; [`evidence`]: the hash chain kept while recording and
+//!   its verification.
 
 pub mod backend;
 pub mod copy;
 pub mod embedded;
 pub mod error;
+pub mod evidence;
 pub mod format;
 pub mod hls;
 pub mod interrupt;

@@ -1,7 +1,9 @@
 //! Crash safety of the embedded store and the video writer (DESIGN.md §3): a child process appends frames as
 //! fast as it can and is killed with SIGKILL at random moments; after each kill a new writer repairs the
 //! stream, every frame must parse, the index must point only at frame starts inside the data, readers must
-//! read everything without an error, and the new writer must append and mark its first frame discontinuous.
+//! read everything without an error, the hash chain kept beside the stream must verify (a kill may leave it
+//! behind the data, never ahead of it or torn), and the new writer must append and mark its first frame
+//! discontinuous.
 //!
 //! The child is this test binary re-executed with [`CHILD_ENV`] set, running only [`crash_child`]. Replay a
 //! failing run with the seed it prints: `HINDSIGHT_CRASH_SEED=<seed> cargo test -p hindsight-store --test crash`.
@@ -16,6 +18,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{check_payload, name, payload, seed_from_env, temp_store, Rng};
+use hindsight_store::evidence::{self, SigningKey, VerifyRange};
 use hindsight_store::format::{
     encode_frame, Flags, FrameHeader, IndexRecord, FRAME_HEADER_LEN, INDEX_RECORD_LEN,
 };
@@ -41,6 +44,12 @@ const PAYLOAD_CHECK_WINDOW: u64 = 4 * 1024 * 1024;
 const ROUNDS: usize = 24;
 const STREAM: &str = "crash/cam";
 
+/// Every writer of the test, child or parent, keeps the hash chain with this key.
+fn open_writer(store: &EmbeddedStore, mode: Mode) -> hindsight_store::Result<VideoWriter> {
+    let key = std::sync::Arc::new(SigningKey::from_secret([7; 32]));
+    VideoWriter::open(store, &name(STREAM), mode.policy())?.with_chain(store, key)
+}
+
 #[test]
 #[ignore = "child half of sigkill_at_random_moments_leaves_a_repairable_stream; runs only when re-executed by it"]
 fn crash_child() {
@@ -62,7 +71,7 @@ fn crash_child() {
     let pool: Vec<Vec<u8>> = (0..16)
         .map(|i| payload(seq + i, rng.range(100, 200 * 1024 + 1) as usize))
         .collect();
-    let mut writer = VideoWriter::open(&store, &name(STREAM), mode.policy()).expect("child: open writer");
+    let mut writer = open_writer(&store, mode).expect("child: open writer");
     println!("{READY}");
     loop {
         let p = &pool[(seq % 16) as usize];
@@ -223,6 +232,17 @@ fn verify(store: &EmbeddedStore, cam: &StreamName, check_payloads_from: u64) -> 
         }
     }
     assert_eq!(read, starts.len());
+
+    // The chain vouches for every frame it records; frames a killed writer stored before recording their
+    // hashes are reported as not covered, never as altered.
+    let report = evidence::verify_stream(store, cam, VerifyRange::default())
+        .expect("verify the chain")
+        .expect("the stream has a chain");
+    assert!(
+        report.is_intact(),
+        "the chain does not match the data: {:?}",
+        report.problems
+    );
     Checked {
         frames: starts.len(),
         head: info.head,
@@ -362,7 +382,7 @@ fn sigkill_at_random_moments_leaves_a_repairable_stream() {
         let simulated = if round % 4 == 3 {
             // Repair what the kill left first: a writer never appends after a torn write of its own.
             let before = store.info(&cam).expect("data info");
-            drop(VideoWriter::open(&store, &cam, mode.policy()).expect("open writer after the crash"));
+            drop(open_writer(&store, mode).expect("open writer after the crash"));
             torn_data += usize::from(store.info(&cam).expect("data info").tail != before.tail);
             Some(simulate_torn_tail(&store, &cam, &mut rng))
         } else {
@@ -372,7 +392,7 @@ fn sigkill_at_random_moments_leaves_a_repairable_stream() {
         let index_before = store.info(&index_name).expect("index info");
 
         // Opening a writer repairs the stream; check it as readers will see it.
-        let mut writer = VideoWriter::open(&store, &cam, mode.policy()).expect("open writer after the crash");
+        let mut writer = open_writer(&store, mode).expect("open writer after the crash");
         let checked = verify(&store, &cam, checked_to);
         let data_repaired = checked.tail != before.tail;
         let index_repaired = store.info(&index_name).expect("index info").tail != index_before.tail;

@@ -56,6 +56,8 @@ struct Settings {
     retention_days: f64,
     retention_bytes: u64,
     timestamp_base: u64,
+    hash_chain: bool,
+    signing_key: Option<String>,
 }
 
 impl Default for Settings {
@@ -70,6 +72,8 @@ impl Default for Settings {
             retention_days: 0.0,
             retention_bytes: 0,
             timestamp_base: 0,
+            hash_chain: true,
+            signing_key: None,
         }
     }
 }
@@ -132,6 +136,17 @@ impl ObjectImpl for PravegaSink {
                     .default_value(0)
                     .mutable_ready()
                     .build(),
+                glib::ParamSpecBoolean::builder("hash-chain")
+                    .nick("Hash chain")
+                    .blurb("Keep a signed SHA-256 hash chain of every frame beside the stream (STREAM-chain), so that `hindsight verify` can prove the frames are what was recorded")
+                    .default_value(true)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecString::builder("signing-key")
+                    .nick("Signing key")
+                    .blurb("Ed25519 key file that signs the hash chain, created if missing (default: the installation's key in the user's config directory)")
+                    .mutable_ready()
+                    .build(),
                 glib::ParamSpecDouble::builder("retention-days")
                     .nick("Retention days")
                     .blurb("Delete footage older than this many days while recording (0 keeps everything)")
@@ -166,6 +181,14 @@ impl ObjectImpl for PravegaSink {
             "retention-days" => s.retention_days = value.get().unwrap_or(0.0),
             "retention-bytes" => s.retention_bytes = value.get().unwrap_or(0),
             "timestamp-base" => s.timestamp_base = value.get().unwrap_or(0),
+            "hash-chain" => s.hash_chain = value.get().unwrap_or(true),
+            "signing-key" => {
+                s.signing_key = value
+                    .get::<Option<String>>()
+                    .ok()
+                    .flatten()
+                    .filter(|p| !p.is_empty())
+            }
             other => gst::warning!(CAT, imp = self, "unknown property {other}"),
         }
         // Retention may change while recording.
@@ -190,6 +213,8 @@ impl ObjectImpl for PravegaSink {
             "retention-days" => s.retention_days.to_value(),
             "retention-bytes" => s.retention_bytes.to_value(),
             "timestamp-base" => s.timestamp_base.to_value(),
+            "hash-chain" => s.hash_chain.to_value(),
+            "signing-key" => s.signing_key.to_value(),
             _ => pspec.default_value().clone(),
         }
     }

@@ -61,6 +61,7 @@ pub fn video_stream_exists(backend: &dyn Backend, name: &StreamName) -> Result<b
 /// Deletes both byte streams of a video stream.
 pub fn delete_video_stream(backend: &dyn Backend, name: &StreamName) -> Result<()> {
     let names = VideoStreamNames::new(name)?;
+    crate::evidence::delete_chain(backend, name)?;
     backend.delete(&names.index)?;
     backend.delete(&names.data)
 }
@@ -79,6 +80,7 @@ pub fn truncate_before_time(
     };
     backend.truncate_before(&names.index, n * REC)?;
     backend.truncate_before(&names.data, rec.offset)?;
+    crate::evidence::truncate_chain_before(backend, name, rec.offset)?;
     Ok(Some(rec))
 }
 

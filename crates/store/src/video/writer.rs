@@ -1,9 +1,11 @@
 //! [`VideoWriter`]: appends frames and their index records by the writing rules of DESIGN.md §2.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::backend::{Backend, ByteWriter};
 use crate::error::Result;
+use crate::evidence::{ChainWriter, SigningKey};
 use crate::format::{split_payload, Flags, FrameHeader, IndexRecord, FRAME_HEADER_LEN};
 use crate::name::StreamName;
 use crate::search::IndexSource;
@@ -53,6 +55,8 @@ pub struct VideoWriter {
     run_start: Option<Timestamp>,
     frame_discont_pending: bool,
     index_discont_pending: bool,
+    /// The hash chain, when this writer keeps one ([`VideoWriter::with_chain`]).
+    chain: Option<ChainWriter>,
 }
 
 impl VideoWriter {
@@ -73,9 +77,29 @@ impl VideoWriter {
             run_start: None,
             frame_discont_pending: true,
             index_discont_pending: true,
+            chain: None,
         };
         writer.recover(backend)?;
         Ok(writer)
+    }
+
+    /// Also keeps the stream's hash chain (`NAME-chain`, see [`crate::evidence`]), signed with `key`: one entry
+    /// per stored payload, written after the frame and its index record, and a signature at every index record.
+    pub fn with_chain(mut self, backend: &dyn Backend, key: Arc<SigningKey>) -> Result<Self> {
+        let since = self.last_timestamp.unwrap_or(Timestamp::MIN);
+        self.chain = Some(ChainWriter::open(
+            backend,
+            &self.names.data,
+            self.data.tail(),
+            key,
+            since,
+        )?);
+        Ok(self)
+    }
+
+    /// True if this writer keeps a hash chain.
+    pub fn has_chain(&self) -> bool {
+        self.chain.is_some()
     }
 
     /// The stream being written.
@@ -193,6 +217,9 @@ impl VideoWriter {
         if !ts.is_unknown() {
             self.last_timestamp = Some(ts);
         }
+        if let Some(chain) = self.chain.as_mut() {
+            chain.frame(offset, ts, payload)?;
+        }
         let record = if indexed {
             let mut rflags = Flags::new(false, key_frame, false);
             if self.index_discont_pending {
@@ -209,6 +236,10 @@ impl VideoWriter {
             self.index.sync()?;
             self.index_discont_pending = false;
             self.last_index = Some(ts);
+            // Signed after the index, so a crash never leaves the chain ahead of the data it vouches for.
+            if let Some(chain) = self.chain.as_mut() {
+                chain.sign_and_sync(self.data.tail(), ts)?;
+            }
             Some(record)
         } else {
             None
@@ -247,6 +278,10 @@ impl VideoWriter {
             };
             self.index.append(&record.encode())?;
         }
-        self.index.sync()
+        self.index.sync()?;
+        if let (Some(chain), Some(ts)) = (self.chain.as_mut(), ts) {
+            chain.sign_and_sync(self.data.tail(), ts)?;
+        }
+        Ok(())
     }
 }

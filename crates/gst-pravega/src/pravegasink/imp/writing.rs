@@ -1,12 +1,14 @@
 //! Writing: opening the stream's writer, stamping frames with stored times, appending them, retention, and
 //! the end record on stop.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use gst::prelude::*;
 use gst::subclass::prelude::*;
 use gst_base::prelude::*;
+use hindsight_store::evidence::{self, SigningKey};
 use hindsight_store::retention::{self, RetentionPolicy};
 use hindsight_store::video::{IndexPolicy, VideoWriter};
 use hindsight_store::{Backend, StreamName, Timestamp};
@@ -52,13 +54,29 @@ impl PravegaSink {
             min_interval: Duration::from_secs_f64(s.index_min_sec.max(0.0)),
             max_interval: Duration::from_secs_f64(s.index_max_sec.max(0.0)),
         };
-        let writer = VideoWriter::open(store.as_ref(), &name, policy).map_err(|e| {
+        let open_failed = |e| {
             OpenError::store(
                 &format!("Cannot open stream {name} for writing in {}", store.uri()),
                 e,
                 gst::ResourceError::OpenWrite,
             )
-        })?;
+        };
+        let mut writer = VideoWriter::open(store.as_ref(), &name, policy).map_err(open_failed)?;
+        if s.hash_chain {
+            let path = s
+                .signing_key
+                .as_ref()
+                .map(PathBuf::from)
+                .unwrap_or_else(evidence::default_key_path);
+            let key = SigningKey::load_or_create(&path).map_err(|e| OpenError {
+                code: gst::ResourceError::OpenWrite,
+                message: format!("Cannot sign the hash chain of {name}: {e}"),
+                store_error: None,
+            })?;
+            writer = writer
+                .with_chain(store.as_ref(), Arc::new(key))
+                .map_err(open_failed)?;
+        }
         gst::info!(
             CAT,
             imp = self,
