@@ -83,10 +83,12 @@ pub enum Command {
         #[arg(long, default_value_t = format!("{}x{}", crate::engine::recorder::TEST_PATTERN_SIZE.0, crate::engine::recorder::TEST_PATTERN_SIZE.1))]
         size: String,
     },
-    /// Export a time range of a stream to an MP4 file that plays anywhere.
+    /// Export a time range of a stream to an MP4 file that plays anywhere, or of several cameras as a case (an
+    /// MP4 per camera and a signed manifest that `hindsight verify DIR` checks).
     Export {
-        /// The stream, SCOPE/STREAM.
-        stream: String,
+        /// The stream, SCOPE/STREAM; with --case, one or more.
+        #[arg(value_name = "SCOPE/STREAM", required = true)]
+        streams: Vec<String>,
         /// Start (RFC 3339); the clip starts at the key frame at or before it.
         #[arg(long, value_name = "TIME")]
         from: String,
@@ -94,8 +96,17 @@ pub enum Command {
         #[arg(long, value_name = "TIME")]
         to: String,
         /// The MP4 file to write.
-        #[arg(short, long, value_name = "FILE")]
-        output: PathBuf,
+        #[arg(
+            short,
+            long,
+            value_name = "FILE",
+            required_unless_present = "case",
+            conflicts_with = "case"
+        )]
+        output: Option<PathBuf>,
+        /// Export a case into this new or empty folder instead.
+        #[arg(long, value_name = "DIR")]
+        case: Option<PathBuf>,
     },
     /// Open the app and play a stream (from its first key frame unless --live or --at).
     Play {
@@ -145,10 +156,13 @@ pub enum Command {
         #[arg(long, value_name = "ORIGIN")]
         cors: Option<String>,
     },
-    /// Check a stream's frames against the signed hash chain kept while it was recorded, and report the first
-    /// frame whose bytes no longer match. Fails when anything was altered or the stream has no chain.
+    /// Check a stream's frames against the signed hash chain kept while it was recorded and report the first
+    /// frame whose bytes no longer match, or check a case export. Fails when anything was altered or the stream
+    /// has no chain.
     Verify {
-        /// The stream, SCOPE/STREAM.
+        /// The stream, SCOPE/STREAM; or a case folder (then --store, when given, also compares it with the
+        /// streams stored now).
+        #[arg(value_name = "SCOPE/STREAM|CASE")]
         stream: String,
         /// Only frames from this time on (RFC 3339).
         #[arg(long, value_name = "TIME")]

@@ -153,13 +153,26 @@ fn run_command(store: Option<&str>, command: Command) -> anyhow::Result<()> {
             cmd::record::record(store, name, &source, &profile, start_utc.as_deref(), &size)
         }
         Command::Export {
-            stream,
+            streams,
             from,
             to,
             output,
+            case,
         } => {
-            let name = cmd::parse_stream(&stream)?;
-            cmd::record::export(open_store(store)?, name, &from, &to, output)
+            let names = streams
+                .iter()
+                .map(|s| cmd::parse_stream(s))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            match (case, output) {
+                (Some(dir), _) => cmd::case::export(open_store(store)?, names, &from, &to, dir, &mut out),
+                (None, Some(output)) => {
+                    let [name] = <[hindsight_store::StreamName; 1]>::try_from(names).map_err(|_| {
+                        anyhow::anyhow!("an MP4 export takes one stream; use --case DIR for several")
+                    })?;
+                    cmd::record::export(open_store(store)?, name, &from, &to, output)
+                }
+                (None, None) => anyhow::bail!("give -o FILE or --case DIR"),
+            }
         }
         Command::Play { stream, live, at } => {
             let name = cmd::parse_stream(&stream)?;
@@ -224,6 +237,10 @@ fn run_command(store: Option<&str>, command: Command) -> anyhow::Result<()> {
                 .parse()
                 .with_context(|| format!("bad --listen {listen:?}: use ADDRESS:PORT, e.g. 127.0.0.1:8080"))?;
             serve::run(open_store(store)?, serve::Options { listen, token, cors })
+        }
+        Command::Verify { stream, .. } if cmd::case::is_case(&stream) => {
+            let store = store.map(|s| open_store(Some(s))).transpose()?;
+            cmd::case::verify(&stream, store.as_deref(), &mut out)
         }
         Command::Verify {
             stream,

@@ -1,5 +1,6 @@
 //! Headless subcommands. Each takes the opened store and writes its report to stdout.
 
+pub mod case;
 pub mod copy;
 pub mod dump;
 pub mod import;

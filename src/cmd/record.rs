@@ -15,7 +15,7 @@ use crate::engine::recorder::{self, Outcome, RecordEvent, RecordOptions, Source}
 use crate::human;
 
 /// Stops on the first Ctrl-C (or SIGTERM) by setting the returned flag; a second one ends the process.
-fn stop_flag() -> anyhow::Result<Arc<AtomicBool>> {
+pub(crate) fn stop_flag() -> anyhow::Result<Arc<AtomicBool>> {
     let flag = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register_conditional_shutdown(sig, 1, flag.clone())

@@ -1,6 +1,7 @@
 //! The media engine: GStreamer pipelines wrapped as small objects that report through events. Widgets talk to
 //! these and never hold elements (DESIGN.md §1).
 
+pub mod case;
 pub mod export;
 pub mod job;
 pub mod player;
