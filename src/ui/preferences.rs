@@ -5,9 +5,11 @@ use gettextrs::gettext;
 use relm4::adw::prelude::*;
 use relm4::{adw, gtk};
 
+use hindsight_store::evidence::{self, SigningKey};
 use hindsight_store::StoreUri;
 
 use crate::settings::Settings;
+use crate::ui::i18n::i18n_f;
 
 /// What the store entry holds, checked and normalised (absolute path, `tcp://host:port`) before it is saved;
 /// empty means the built-in store.
@@ -74,6 +76,7 @@ pub fn show(
         )));
     }
     page.add(&group);
+    page.add(&evidence_group(toast.clone()));
     window.add(&page);
 
     let saved = || gettext("Saved: the store opens the next time Hindsight starts");
@@ -104,6 +107,44 @@ pub fn show(
     window.present();
 }
 
+/// The installation's signing key for people: its fingerprint and the whole public key (hex). Creates the key
+/// when there is none yet, as the first recording would.
+pub fn signing_key_summary(path: &std::path::Path) -> Result<(String, String), String> {
+    let key = SigningKey::load_or_create(path).map_err(|e| e.to_string())?;
+    let public = key.public_key();
+    Ok((evidence::fingerprint(&public), hex::encode(public)))
+}
+
+/// "Evidence": the key that signs recordings and cases, with a button that copies the public key.
+fn evidence_group(toast: impl Fn(String) + Clone + 'static) -> adw::PreferencesGroup {
+    let group = adw::PreferencesGroup::builder()
+        .title(gettext("Evidence"))
+        .description(gettext(
+            "Recordings and case exports are signed with this installation's key, so that anyone can check they were not altered.",
+        ))
+        .build();
+    let row = adw::ActionRow::builder().title(gettext("Signing key")).build();
+    match signing_key_summary(&evidence::default_key_path()) {
+        Ok((fingerprint, public)) => {
+            row.set_subtitle(&i18n_f("Fingerprint {}", &[&fingerprint]));
+            let copy = gtk::Button::builder()
+                .icon_name("edit-copy-symbolic")
+                .valign(gtk::Align::Center)
+                .tooltip_text(gettext("Copy the public key"))
+                .build();
+            copy.add_css_class("flat");
+            copy.connect_clicked(move |button| {
+                button.clipboard().set_text(&public);
+                toast(gettext("Public key copied"));
+            });
+            row.add_suffix(&copy);
+        }
+        Err(e) => row.set_subtitle(&e),
+    }
+    group.add(&row);
+    group
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,5 +171,17 @@ mod tests {
         assert!(validate_store_uri("http://x").is_err());
         assert!(validate_controller_uri("/srv/video").is_err());
         assert_eq!(validate_controller_uri("tcp://h/").as_deref(), Ok("tcp://h:9090"));
+    }
+
+    #[test]
+    fn the_signing_key_is_shown_by_fingerprint_and_stays_the_same() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("hindsight/signing-key");
+        let (fingerprint, public) = signing_key_summary(&path).expect("created");
+        assert_eq!((fingerprint.len(), public.len()), (16, 64));
+        assert_eq!(signing_key_summary(&path), Ok((fingerprint, public)));
+        std::fs::write(&path, "not a key").expect("write");
+        let err = signing_key_summary(&path).expect_err("a bad key file is an error");
+        assert!(err.contains("not a Hindsight key file"), "{err}");
     }
 }
