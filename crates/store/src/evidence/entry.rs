@@ -8,13 +8,15 @@
 //! 4..8    frame: length of the stored payload (u32, big-endian); otherwise zero
 //! 8..16   data offset (u64): frame: its first frame header; signature/start: the data tail then
 //! 16..24  timestamp (u64, the data format's TAI nanoseconds)
-//! 24..56  frame: SHA-256 of the stored payload; signature/start: the writer's Ed25519 public key
+//! 24..56  frame: SHA-256 of the payload's bytes outside `mdat` bodies (box headers; all of the payload when it
+//!         holds no `mdat`); signature/start: the writer's Ed25519 public key
 //! 56..88  frame: SHA-256 of the coded sample (the fragment's `mdat` body); otherwise zero
 //! 88..152 signature: Ed25519 signature of SIGNED_PREFIX + the previous entry's chain hash; otherwise zero
 //! 152..184 chain hash: SHA-256(previous chain hash + bytes 0..8 + bytes 16..152)
 //! ```
 //!
-//! The data offset is left out of the chain hash on purpose: it only locates the frame, and a copy into another
+//! The two frame hashes cover every byte of the payload exactly once, so each byte is hashed once while
+//! recording. The data offset is left out of the chain hash on purpose: it only locates the frame, and a copy into another
 //! stream moves frames without changing what was recorded. Order is still fixed, because the verifier checks
 //! that consecutive frames in the data are consecutive entries in the chain.
 
@@ -78,7 +80,7 @@ pub struct Entry {
     pub offset: u64,
     /// Frame: its stored time; signature: the last frame's time; start: the time the writer started.
     pub timestamp: Timestamp,
-    /// Frame: SHA-256 of the payload; signature and start: the Ed25519 public key.
+    /// Frame: SHA-256 of the payload outside its `mdat` bodies; signature and start: the Ed25519 public key.
     pub digest: Digest32,
     /// Frame: SHA-256 of the coded sample, zero when the payload holds no `mdat`.
     pub sample: Digest32,
@@ -205,28 +207,37 @@ pub fn signed_message(previous_chain: &Digest32) -> Vec<u8> {
     m
 }
 
-/// SHA-256 of a stored payload.
-pub fn payload_digest(payload: &[u8]) -> Digest32 {
-    Sha256::digest(payload).into()
+/// The two hashes of a stored payload, each byte hashed once: (SHA-256 of every byte outside the bodies of its
+/// top-level `mdat` boxes, SHA-256 of those bodies in order). The second is the coded sample's hash: the access
+/// unit's bytes, the same in the store and in an MP4 exported from it; zero when the payload holds no complete
+/// `mdat` (not an fMP4 fragment), and the first then covers the whole payload.
+pub fn payload_digests(payload: &[u8]) -> (Digest32, Digest32) {
+    let mut outside = Sha256::new();
+    let mut sample = Sha256::new();
+    let mut found = false;
+    let mut at = 0usize;
+    for (kind, body) in top_level_boxes(payload) {
+        // `body` borrows from `payload`: its position gives the header before it.
+        let body_start = body.as_ptr() as usize - payload.as_ptr() as usize;
+        outside.update(&payload[at..body_start]);
+        if &kind == b"mdat" {
+            sample.update(body);
+            found = true;
+        } else {
+            outside.update(body);
+        }
+        at = body_start + body.len();
+    }
+    outside.update(&payload[at..]);
+    (
+        outside.finalize().into(),
+        if found { sample.finalize().into() } else { [0; 32] },
+    )
 }
 
-/// SHA-256 of the coded sample in an fMP4 fragment: the bodies of its top-level `mdat` boxes, in order. These
-/// are the access unit's bytes, the same in the store and in an MP4 exported from it. Zero when the payload
-/// holds no complete `mdat` (not an fMP4 fragment).
+/// SHA-256 of the coded sample in an fMP4 fragment (see [`payload_digests`]).
 pub fn sample_digest(payload: &[u8]) -> Digest32 {
-    let mut h = Sha256::new();
-    let mut found = false;
-    for (kind, body) in top_level_boxes(payload) {
-        if &kind == b"mdat" {
-            h.update(body);
-            found = true;
-        }
-    }
-    if found {
-        h.finalize().into()
-    } else {
-        [0; 32]
-    }
+    payload_digests(payload).1
 }
 
 /// The top-level MP4 boxes of `data` as (type, body), stopping at the first box that does not fit.
@@ -312,11 +323,26 @@ mod tests {
         let sample = b"access unit bytes";
         let mut fragment = mp4_box(b"moof", b"header that may be rewritten");
         fragment.extend(mp4_box(b"mdat", sample));
-        assert_eq!(sample_digest(&fragment), payload_digest(sample));
+        assert_eq!(sample_digest(&fragment), <[u8; 32]>::from(Sha256::digest(sample)));
         let mut other_moof = mp4_box(b"moof", b"another header");
         other_moof.extend(mp4_box(b"mdat", sample));
         assert_eq!(sample_digest(&other_moof), sample_digest(&fragment));
         assert_eq!(sample_digest(b"not mp4"), [0; 32]);
+        assert_eq!(
+            payload_digests(b"not mp4").0,
+            <[u8; 32]>::from(Sha256::digest(b"not mp4"))
+        );
+        // A changed header byte shows in the first hash only, a changed sample byte in the second only.
+        let mut header_changed = fragment.clone();
+        header_changed[10] ^= 1;
+        let mut sample_changed = fragment.clone();
+        let last = sample_changed.len() - 1;
+        sample_changed[last] ^= 1;
+        let (h, s) = payload_digests(&fragment);
+        assert_eq!(payload_digests(&header_changed).1, s);
+        assert_ne!(payload_digests(&header_changed).0, h);
+        assert_eq!(payload_digests(&sample_changed).0, h);
+        assert_ne!(payload_digests(&sample_changed).1, s);
         // A box that claims more bytes than there are ends the walk instead of panicking.
         let mut cut = mp4_box(b"mdat", sample);
         cut.truncate(10);

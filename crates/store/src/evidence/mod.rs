@@ -24,7 +24,7 @@ mod verify;
 mod writer;
 
 pub use entry::{
-    payload_digest, sample_digest, signed_message, top_level_boxes, Digest32, Entry, EntryError, EntryKind,
+    payload_digests, sample_digest, signed_message, top_level_boxes, Digest32, Entry, EntryError, EntryKind,
     ENTRY_LEN,
 };
 pub use key::{default_key_path, fingerprint, verify as verify_signature, KeyError, SigningKey};

@@ -9,7 +9,7 @@ use crate::name::StreamName;
 use crate::timestamp::Timestamp;
 use crate::video::read_exact_at;
 
-use super::entry::{payload_digest, signed_message, Digest32, Entry, EntryKind};
+use super::entry::{payload_digests, signed_message, Digest32, Entry, EntryKind};
 use super::key::verify as signature_ok;
 use super::{entry_at_time, ChainReader};
 
@@ -296,7 +296,8 @@ impl Walk<'_> {
         match read_payload(self.data, self.video, entry.offset, entry.payload_len as usize) {
             Ok(Some((header_time, payload, next))) => {
                 self.next_frame = Some(next);
-                if header_time == entry.timestamp && payload_digest(&payload) == entry.digest {
+                if header_time == entry.timestamp && payload_digests(&payload) == (entry.digest, entry.sample)
+                {
                     self.report.frames_verified += 1;
                     self.report.unsigned_frames += 1;
                     self.report.first_time.get_or_insert(entry.timestamp);

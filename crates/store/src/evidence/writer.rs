@@ -9,7 +9,7 @@ use crate::timestamp::Timestamp;
 use crate::video::read_exact_at;
 
 use super::chain_name;
-use super::entry::{payload_digest, sample_digest, signed_message, Digest32, Entry, EntryKind, ENTRY_LEN};
+use super::entry::{payload_digests, signed_message, Digest32, Entry, EntryKind, ENTRY_LEN};
 use super::key::SigningKey;
 
 const LEN: u64 = ENTRY_LEN as u64;
@@ -95,13 +95,8 @@ impl ChainWriter {
             len: payload.len(),
             max: u32::MAX as usize,
         })?;
-        self.push(Entry::frame(
-            offset,
-            timestamp,
-            len,
-            payload_digest(payload),
-            sample_digest(payload),
-        ))?;
+        let (outside, sample) = payload_digests(payload);
+        self.push(Entry::frame(offset, timestamp, len, outside, sample))?;
         self.unsigned += 1;
         Ok(())
     }
