@@ -27,6 +27,7 @@ pub mod timeline;
 pub mod timestamp;
 pub mod uri;
 pub mod video;
+mod xdg;
 
 pub use backend::{Backend, ByteReader, ByteWriter, StreamInfo, WaitOutcome};
 pub use copy::{copy_byte_stream, copy_video_stream};

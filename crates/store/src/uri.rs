@@ -285,15 +285,7 @@ fn parse_pravega(uri: &str, rest: &str, tls: bool) -> Result<StoreUri> {
     })
 }
 
-/// The default embedded store directory: `$XDG_DATA_HOME/hindsight/streams` (or `~/.local/share/...`).
-pub fn default_store_dir() -> PathBuf {
-    let data = std::env::var_os("XDG_DATA_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
-        .unwrap_or_else(|| PathBuf::from("."));
-    data.join("hindsight").join("streams")
-}
+pub use crate::xdg::default_store_dir;
 
 /// Any text that may hold a store URI, for messages and logs: the password of `scheme://user:password@host`
 /// is dropped. Works on text that does not parse, too.

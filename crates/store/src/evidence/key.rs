@@ -36,12 +36,9 @@ pub enum KeyError {
 
 /// Where the installation's key lives by default.
 pub fn default_key_path() -> PathBuf {
-    let config = std::env::var_os("XDG_CONFIG_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
-        .unwrap_or_else(|| PathBuf::from("."));
-    config.join("hindsight").join("signing-key")
+    crate::xdg::xdg_dir("XDG_CONFIG_HOME", ".config")
+        .join("hindsight")
+        .join("signing-key")
 }
 
 /// An Ed25519 signing key.

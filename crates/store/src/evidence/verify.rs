@@ -335,18 +335,24 @@ impl Walk<'_> {
         Ok(())
     }
 
+    /// The header of a frame no chain entry records; `None` at the end of the data or at bytes that are not a
+    /// frame (reported as such).
+    fn unrecorded_header(&mut self, pos: u64) -> Result<Option<FrameHeader>> {
+        match header_at(self.data, pos, self.video) {
+            Err(StoreError::Corrupt { offset, .. }) => {
+                self.report.problem(Problem::CorruptData { offset });
+                Ok(None)
+            }
+            other => other,
+        }
+    }
+
     /// Frames in `from..to` of the data that no entry records, each reported as inserted.
     fn report_inserted(&mut self, from: u64, to: u64) -> Result<()> {
         let mut pos = from;
         while pos < to {
-            let h = match header_at(self.data, pos, self.video) {
-                Ok(Some(h)) => h,
-                Ok(None) => break,
-                Err(StoreError::Corrupt { offset, .. }) => {
-                    self.report.problem(Problem::CorruptData { offset });
-                    break;
-                }
-                Err(e) => return Err(e),
+            let Some(h) = self.unrecorded_header(pos)? else {
+                break;
             };
             self.report.problem(Problem::Inserted {
                 offset: pos,
@@ -361,14 +367,8 @@ impl Walk<'_> {
         let mut pos = from;
         let mut previous = None;
         while pos < to {
-            let h = match header_at(self.data, pos, self.video) {
-                Ok(Some(h)) => h,
-                Ok(None) => break,
-                Err(StoreError::Corrupt { offset, .. }) => {
-                    self.report.problem(Problem::CorruptData { offset });
-                    break;
-                }
-                Err(e) => return Err(e),
+            let Some(h) = self.unrecorded_header(pos)? else {
+                break;
             };
             // Continuation frames of a split payload are part of the payload before them.
             let continuation = previous.is_some_and(|p: FrameHeader| {
