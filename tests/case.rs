@@ -35,7 +35,7 @@ fn text(o: &Output) -> String {
 }
 
 /// Verifies the case without the store: must fail, and the output must contain every one of `expect`.
-fn verify_fails(store: &Path, config: &Path, case: &Path, expect: &[&str]) {
+fn verify_fails(config: &Path, case: &Path, expect: &[&str]) {
     let mut c = Command::new(env!("CARGO_BIN_EXE_hindsight"));
     c.arg("verify")
         .arg(case)
@@ -48,7 +48,6 @@ fn verify_fails(store: &Path, config: &Path, case: &Path, expect: &[&str]) {
     for e in expect {
         assert!(all.contains(e), "expected {e:?} in:\n{all}");
     }
-    let _ = store;
 }
 
 /// The bytes of sample `n` of the MP4's video track.
@@ -167,7 +166,6 @@ fn a_case_of_three_cameras_verifies_and_every_change_is_named() {
         .expect("time")
         .to_owned();
     verify_fails(
-        store.path(),
         config.path(),
         &c1,
         &[&format!(
@@ -180,7 +178,6 @@ fn a_case_of_three_cameras_verifies_and_every_change_is_named() {
     copy_case(&case, &c2);
     flip(&c2.join("site_yard.mp4"), 13);
     verify_fails(
-        store.path(),
         config.path(),
         &c2,
         &["camera site/yard (site_yard.mp4): bytes outside the video samples changed"],
@@ -192,12 +189,7 @@ fn a_case_of_three_cameras_verifies_and_every_change_is_named() {
     let m = std::fs::read_to_string(c3.join("case.json")).expect("manifest");
     let at = m.find("\"created_utc\": \"").expect("created_utc") + "\"created_utc\": \"".len() + 3;
     flip(&c3.join("case.json"), at);
-    verify_fails(
-        store.path(),
-        config.path(),
-        &c3,
-        &["case.json: the signature does not verify"],
-    );
+    verify_fails(config.path(), &c3, &["case.json: the signature does not verify"]);
 
     // 4. The door camera's MP4 cut short.
     let c4 = work.path().join("c4");
@@ -211,7 +203,6 @@ fn a_case_of_three_cameras_verifies_and_every_change_is_named() {
         .set_len(len * 6 / 10)
         .expect("truncate");
     verify_fails(
-        store.path(),
         config.path(),
         &c4,
         &["camera site/door (site_door.mp4), frame ", "cut short"],

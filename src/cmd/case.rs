@@ -73,10 +73,7 @@ pub fn verify(target: &str, store: Option<&dyn Backend>, out: &mut dyn Write) ->
         p
     };
     let report = case::verify_case(dir, store);
-    let installation = SigningKey::load_or_create(&default_key_path())
-        .ok()
-        .filter(|_| default_key_path().exists())
-        .map(|k| hex::encode(k.public_key()));
+    let installation = super::verify::installation_key().map(hex::encode);
     if let Some(key) = &report.public_key {
         let whose = if installation.as_ref() == Some(key) {
             "this installation's key"

@@ -162,7 +162,7 @@ fn write_text(
 }
 
 /// This installation's public key, when it has one (verifying never creates a key).
-fn installation_key() -> Option<[u8; 32]> {
+pub fn installation_key() -> Option<[u8; 32]> {
     let path = evidence::default_key_path();
     path.exists()
         .then(|| SigningKey::load_or_create(&path).ok())
