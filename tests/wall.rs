@@ -114,14 +114,16 @@ fn a_wall_of_four_live_cameras() {
             .is_some_and(|d| !d.is_empty()),
         "{failed}"
     );
-    app.wait_for("site/b and site/c to play on", Duration::from_secs(10), |s| {
-        ["site/b", "site/c"]
-            .iter()
-            .all(|n| frames(s, n) >= frames(&failed, n) + 10 && tile(s, n)["state"] == "live")
+    let playing = app.wait_for("site/b and site/c to play on", Duration::from_secs(10), |s| {
+        ["site/b", "site/c"].iter().all(|n| {
+            frames(s, n) >= frames(&failed, n) + 10
+                && tile(s, n)["state"] == "live"
+                && tile(s, n)["rect"].is_array()
+        })
     });
 
     // Click to enlarge, click again for the grid.
-    let rect = tile(&failed, "site/b")["rect"].clone();
+    let rect = tile(&playing, "site/b")["rect"].clone();
     x.click_rect(&rect, 1);
     let big = app.wait_for("site/b enlarged", Duration::from_secs(5), |s| {
         s["enlarged"] == 1

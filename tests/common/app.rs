@@ -76,10 +76,19 @@ impl PrivateDisplay {
                 server,
                 name: format!(":{n}"),
             };
-            if Path::new(&socket).exists() && d.server.try_wait().ok().flatten().is_none() {
+            // Tests start their displays at the same time: two may have tried the same number, and the one
+            // that lost exits only a moment later, while the winner's socket is already there. The lock file
+            // names the server that owns the display.
+            let lock = std::fs::read_to_string(format!("/tmp/.X{n}-lock")).unwrap_or_default();
+            let owner = lock.trim().parse::<u32>().ok();
+            if Path::new(&socket).exists()
+                && owner == Some(d.server.id())
+                && d.server.try_wait().ok().flatten().is_none()
+            {
                 return d;
             }
             let _ = d.server.kill();
+            let _ = d.server.wait();
         }
         panic!("no free X display number");
     }
