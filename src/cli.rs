@@ -108,16 +108,21 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         case: Option<PathBuf>,
     },
-    /// Open the app and play a stream (from its first key frame unless --live or --at).
+    /// Open the app and play a stream (from its first key frame unless --live or --at); with several, review
+    /// them side by side in step (up to 9), all at the same recorded instant.
     Play {
-        /// The stream, SCOPE/STREAM.
-        stream: String,
+        /// The streams, SCOPE/STREAM.
+        #[arg(value_name = "SCOPE/STREAM", required = true, num_args = 1..=9)]
+        streams: Vec<String>,
         /// Start at the live edge and follow it.
         #[arg(long, conflicts_with = "at")]
         live: bool,
-        /// Start at the key frame at or before this RFC 3339 time.
+        /// Start at the key frame at or before this RFC 3339 time (with several streams, exactly at it).
         #[arg(long, value_name = "TIME")]
         at: Option<String>,
+        /// Playback speed: 0.25, 0.5, 1, 2 or 4.
+        #[arg(long, default_value_t = 1.0, value_parser = parse_speed)]
+        speed: f64,
     },
     /// Open the app on a wall of these streams, each live in its own tile.
     Wall {
@@ -182,4 +187,14 @@ pub enum Command {
         #[arg(long, value_name = "TIME")]
         before: String,
     },
+}
+
+/// A speed the player offers.
+fn parse_speed(text: &str) -> Result<f64, String> {
+    let speed: f64 = text.parse().map_err(|_| format!("{text:?} is not a number"))?;
+    if [0.25, 0.5, 1.0, 2.0, 4.0].contains(&speed) {
+        Ok(speed)
+    } else {
+        Err(format!("{speed} is not one of 0.25, 0.5, 1, 2, 4"))
+    }
 }

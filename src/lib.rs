@@ -95,6 +95,18 @@ fn store_uri(explicit: Option<&str>) -> anyhow::Result<StoreUri> {
     StoreUri::resolve(explicit).context("bad --store")
 }
 
+/// Fails with a clear message unless every one of `names` is a video stream of `store`.
+fn require_streams(store: &dyn Backend, names: &[hindsight_store::StreamName]) -> anyhow::Result<()> {
+    for name in names {
+        if !hindsight_store::video::video_stream_exists(store, name)
+            .with_context(|| format!("cannot read store {}", store.uri()))?
+        {
+            anyhow::bail!("stream {name} does not exist in {}", store.uri());
+        }
+    }
+    Ok(())
+}
+
 /// Opens the store for reading.
 fn open_store(explicit: Option<&str>) -> anyhow::Result<Arc<dyn Backend>> {
     let uri = store_uri(explicit)?;
@@ -174,8 +186,16 @@ fn run_command(store: Option<&str>, command: Command) -> anyhow::Result<()> {
                 (None, None) => anyhow::bail!("give -o FILE or --case DIR"),
             }
         }
-        Command::Play { stream, live, at } => {
-            let name = cmd::parse_stream(&stream)?;
+        Command::Play {
+            streams,
+            live,
+            at,
+            speed,
+        } => {
+            let mut names = streams
+                .iter()
+                .map(|s| cmd::parse_stream(s))
+                .collect::<anyhow::Result<Vec<_>>>()?;
             let start = match (live, at) {
                 (true, _) => engine::player::StartAt::Live,
                 (false, Some(text)) => engine::player::StartAt::Time(
@@ -184,15 +204,12 @@ fn run_command(store: Option<&str>, command: Command) -> anyhow::Result<()> {
                 (false, None) => engine::player::StartAt::Earliest,
             };
             let store = open_store(store)?;
-            if !hindsight_store::video::video_stream_exists(store.as_ref(), &name)
-                .with_context(|| format!("cannot read store {}", store.uri()))?
-            {
-                anyhow::bail!("stream {name} does not exist in {}", store.uri());
-            }
+            require_streams(store.as_ref(), &names)?;
+            let first = names.remove(0);
             ui::run(
                 store,
                 settings::Settings::open(),
-                ui::window::StartView::Play(name, start),
+                ui::window::StartView::Play(first, names, start, speed),
             );
             Ok(())
         }
@@ -208,13 +225,7 @@ fn run_command(store: Option<&str>, command: Command) -> anyhow::Result<()> {
                 })
                 .transpose()?;
             let store = open_store(store)?;
-            for name in &names {
-                if !hindsight_store::video::video_stream_exists(store.as_ref(), name)
-                    .with_context(|| format!("cannot read store {}", store.uri()))?
-                {
-                    anyhow::bail!("stream {name} does not exist in {}", store.uri());
-                }
-            }
+            require_streams(store.as_ref(), &names)?;
             ui::run(
                 store,
                 settings::Settings::open(),

@@ -15,6 +15,14 @@ pub fn format(t: Timestamp) -> String {
     }
 }
 
+/// `14:03:07.240` in local time: a frame's time of day, to the millisecond (frames of one second differ there).
+pub fn format_precise(t: Timestamp) -> String {
+    let full = format(t);
+    let millis = t.to_utc().datetime.millisecond();
+    let time = full.split_once(' ').map_or(full.as_str(), |(_, time)| time);
+    std::format!("{time}.{millis:03}")
+}
+
 /// Parses "YYYY-MM-DD HH:MM[:SS]" in the local time zone, or any RFC 3339 time.
 pub fn parse_local_time(text: &str) -> Option<Timestamp> {
     let text = text.trim();

@@ -13,6 +13,7 @@ mod recording;
 mod shortcuts;
 mod status_report;
 mod timeline;
+mod timeline_draw;
 mod timeline_model;
 pub mod wall;
 pub mod window;

@@ -23,6 +23,25 @@ pub struct Status<'a> {
     pub overlay: Option<&'a str>,
     /// The error shown, if any.
     pub error: Option<&'a str>,
+    /// Every camera shown, the first camera first (one outside a synchronized review).
+    pub cameras: &'a [CameraReport],
+}
+
+/// One camera of the player.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct CameraReport {
+    /// SCOPE/STREAM.
+    pub stream: String,
+    /// TAI nanoseconds of the frame its sink shows, 0 before the first.
+    pub frame_ns: u64,
+    /// It has footage at the instant shown (false: "no recording at this time", or failed).
+    pub recorded: bool,
+    /// Without footage: the end of its footage before the instant.
+    pub before_ns: Option<u64>,
+    /// Without footage: the start of its footage after the instant.
+    pub after_ns: Option<u64>,
+    /// Why it failed, if it did.
+    pub error: Option<String>,
 }
 
 /// One wall tile.

@@ -1,28 +1,55 @@
 //! The timeline widget: recorded ranges, gaps, the truncated head, a bitrate strip, the playhead and the live
-//! edge, drawn with cairo from the index. Drag or click to scrub, scroll to zoom around the pointer, shift+scroll
-//! or horizontal scroll to pan; hovering shows the wall-clock time under the pointer.
+//! edge, drawn with cairo from the index ([`crate::ui::timeline_draw`]); one lane per camera in a synchronized
+//! review, under one playhead. Drag or click to scrub, scroll to zoom around the pointer, shift+scroll or
+//! horizontal scroll to pan; hovering shows the wall-clock time under the pointer.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use hindsight_store::timeline::bitrate_buckets;
 use hindsight_store::{IndexRecord, Timeline, Timestamp, DEFAULT_RANGE_GAP};
 use relm4::gtk;
 use relm4::gtk::prelude::*;
 
-use crate::ui::localtime;
+use crate::ui::timeline_draw::draw;
 use crate::ui::timeline_model::{ClipSelection, TimeWindow};
+
+/// One camera's lane: its index and what it makes of it.
+#[derive(Debug, Clone, Default)]
+pub struct Lane {
+    /// The camera's name, drawn in its lane when there are several.
+    pub name: String,
+    /// Index records from the head on.
+    pub records: Vec<IndexRecord>,
+    /// Ranges and the truncated head, from `records`.
+    pub timeline: Timeline,
+}
+
+impl Lane {
+    /// A lane of `records`, the first of which is record number `first` of the index.
+    pub fn new(name: String, first: u64, records: Vec<IndexRecord>) -> Self {
+        let timeline = Timeline::from_records(first, &records, DEFAULT_RANGE_GAP);
+        Lane {
+            name,
+            records,
+            timeline,
+        }
+    }
+}
+
+/// Height of the timeline with one lane, and what each further lane adds.
+const ONE_LANE_HEIGHT: i32 = 72;
+const MORE_LANE_HEIGHT: i32 = 26;
 
 /// What the timeline draws.
 #[derive(Debug, Clone)]
 pub struct TimelineState {
     /// The visible window.
     pub window: TimeWindow,
-    /// Index records from the head on.
-    pub records: Vec<IndexRecord>,
-    /// Ranges and the truncated head, from `records`.
-    pub timeline: Timeline,
+    /// One lane per camera, the first camera's on top.
+    pub lanes: Vec<Lane>,
+    /// The recorded ranges of all lanes together, for going to the previous or next recording.
+    pub merged: Timeline,
     /// The frame on screen.
     pub playhead: Option<Timestamp>,
     /// The newest data while the stream is recorded.
@@ -42,8 +69,8 @@ impl Default for TimelineState {
                 start: Timestamp::now().saturating_sub(Duration::from_secs(3600)),
                 span: Duration::from_secs(3600),
             },
-            records: Vec::new(),
-            timeline: Timeline::default(),
+            lanes: Vec::new(),
+            merged: Timeline::default(),
             playhead: None,
             edge: None,
             hover: None,
@@ -70,7 +97,7 @@ impl TimelineWidget {
     /// A new, empty timeline.
     pub fn new() -> Self {
         let area = gtk::DrawingArea::builder()
-            .content_height(72)
+            .content_height(ONE_LANE_HEIGHT)
             .hexpand(true)
             .focusable(false)
             .build();
@@ -110,21 +137,51 @@ impl TimelineWidget {
         self.area.queue_draw();
     }
 
-    /// Replaces the index data; fits the window to it unless the user moved it.
-    pub fn set_records(&self, first: u64, records: Vec<IndexRecord>, edge: Option<Timestamp>) {
+    /// Replaces the lanes (one per camera); fits the window to all of them unless the user moved it.
+    pub fn set_lanes(&self, lanes: Vec<Lane>, edge: Option<Timestamp>) {
+        let height = ONE_LANE_HEIGHT + MORE_LANE_HEIGHT * (lanes.len().max(1) as i32 - 1);
+        if self.area.content_height() != height {
+            self.area.set_content_height(height);
+        }
         {
             let mut s = self.state.borrow_mut();
-            s.timeline = Timeline::from_records(first, &records, DEFAULT_RANGE_GAP);
+            let first = lanes
+                .iter()
+                .filter_map(|l| l.records.first())
+                .map(|r| r.timestamp)
+                .min();
+            let last = lanes
+                .iter()
+                .filter_map(|l| l.records.last())
+                .map(|r| r.timestamp)
+                .max();
             if !s.user_moved {
-                if let (Some(a), Some(b)) = (records.first(), records.last()) {
-                    let end = edge.unwrap_or(b.timestamp).max(b.timestamp);
-                    s.window = TimeWindow::around(a.timestamp, end);
+                if let (Some(a), Some(b)) = (first, last) {
+                    s.window = TimeWindow::around(a, edge.unwrap_or(b).max(b));
                 }
             }
-            s.records = records;
+            s.merged = if lanes.len() == 1 {
+                lanes[0].timeline.clone()
+            } else {
+                let mut all: Vec<IndexRecord> =
+                    lanes.iter().flat_map(|l| l.records.iter().copied()).collect();
+                all.sort_by_key(|r| r.timestamp);
+                Timeline::from_records(0, &all, DEFAULT_RANGE_GAP)
+            };
+            s.lanes = lanes;
             s.edge = edge;
         }
         self.area.queue_draw();
+    }
+
+    /// Each lane's ranges, in camera order.
+    pub fn lane_timelines(&self) -> Vec<Timeline> {
+        self.state
+            .borrow()
+            .lanes
+            .iter()
+            .map(|l| l.timeline.clone())
+            .collect()
     }
 
     /// Moves the playhead, scrolling the window to keep it visible.
@@ -139,9 +196,9 @@ impl TimelineWidget {
         self.area.queue_draw();
     }
 
-    /// The ranges shown, for previous/next navigation.
+    /// The ranges of all lanes together, for previous/next navigation.
     pub fn timeline(&self) -> Timeline {
-        self.state.borrow().timeline.clone()
+        self.state.borrow().merged.clone()
     }
 
     /// Zooms by `factor` around the middle (buttons and shortcuts).
@@ -287,183 +344,5 @@ impl TimelineWidget {
 impl Default for TimelineWidget {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-fn tick_label(t: Timestamp, step: Duration) -> String {
-    let full = localtime::format(t);
-    // "YYYY-MM-DD HH:MM:SS": days show the date, hours and minutes the clock, seconds the seconds.
-    if step >= Duration::from_secs(86400) {
-        full.get(..10).unwrap_or(&full).to_owned()
-    } else if step >= Duration::from_secs(60) {
-        full.get(11..16).unwrap_or(&full).to_owned()
-    } else {
-        full.get(11..19).unwrap_or(&full).to_owned()
-    }
-}
-
-/// The clip selection: a translucent band between the marks, a bracket at each mark set.
-fn draw_selection(s: &TimelineState, cr: &gtk::cairo::Context, w: f64, h: f64, top: f64) {
-    let win = &s.window;
-    let (start, end) = s.selection.marks();
-    cr.set_source_rgba(0.96, 0.76, 0.07, 0.28);
-    if let (Some(a), Some(b)) = (start, end) {
-        let (x0, x1) = (win.x_of(a, w).max(-1.0), win.x_of(b, w).min(w + 1.0));
-        if x1 > x0 {
-            cr.rectangle(x0, top, x1 - x0, h - top);
-            let _ = cr.fill();
-        }
-    }
-    cr.set_source_rgb(0.96, 0.76, 0.07);
-    for (mark, dir) in [(start, 1.0), (end, -1.0)] {
-        let Some(t) = mark else { continue };
-        let x = win.x_of(t, w);
-        if !(0.0..=w).contains(&x) {
-            continue;
-        }
-        cr.rectangle(x - 1.0, top, 2.0, h - top);
-        cr.rectangle(x.min(x + 6.0 * dir), top, 6.0, 2.0);
-        cr.rectangle(x.min(x + 6.0 * dir), h - 2.0, 6.0, 2.0);
-        let _ = cr.fill();
-    }
-}
-
-fn draw(s: &TimelineState, cr: &gtk::cairo::Context, w: f64, h: f64) {
-    let win = &s.window;
-    // Background.
-    cr.set_source_rgb(0.14, 0.14, 0.16);
-    cr.rectangle(0.0, 0.0, w, h);
-    let _ = cr.fill();
-
-    let label_h = 16.0;
-    let band_top = label_h + 2.0;
-    let band_h = (h - band_top) * 0.45;
-    let strip_top = band_top + band_h + 4.0;
-    let strip_h = h - strip_top - 2.0;
-
-    // Deleted by retention/truncation: hatched red from the left edge to the first stored time.
-    if let Some(cut) = s.timeline.truncated_before {
-        let x = win.x_of(cut, w).clamp(0.0, w);
-        if x > 0.0 {
-            cr.set_source_rgba(0.75, 0.2, 0.2, 0.35);
-            cr.rectangle(0.0, band_top, x, band_h);
-            let _ = cr.fill();
-            cr.set_source_rgba(0.85, 0.3, 0.3, 0.6);
-            cr.set_line_width(1.0);
-            let mut hx = -band_h;
-            while hx < x {
-                cr.move_to(hx, band_top + band_h);
-                cr.line_to(
-                    (hx + band_h).min(x),
-                    band_top + (hx + band_h - (hx + band_h).min(x)),
-                );
-                hx += 8.0;
-            }
-            let _ = cr.stroke();
-        }
-    }
-
-    // Recorded ranges; the space between them is a gap.
-    cr.set_source_rgb(0.21, 0.52, 0.89);
-    for r in &s.timeline.ranges {
-        let end = if r.closed {
-            r.end
-        } else {
-            s.edge.unwrap_or(r.end).max(r.end)
-        };
-        let (x0, x1) = (win.x_of(r.start, w), win.x_of(end, w));
-        if x1 < 0.0 || x0 > w {
-            continue;
-        }
-        let x0 = x0.max(0.0);
-        let width = (x1.min(w) - x0).max(1.5);
-        cr.rectangle(x0, band_top, width, band_h);
-    }
-    let _ = cr.fill();
-
-    // Bitrate strip: bytes per 2-pixel bucket, scaled to the busiest bucket in view.
-    let buckets = (w / 2.0).max(1.0) as usize;
-    let bytes = bitrate_buckets(&s.records, win.start, win.end(), buckets, DEFAULT_RANGE_GAP);
-    if let Some(&max) = bytes.iter().max().filter(|m| **m > 0) {
-        cr.set_source_rgba(0.55, 0.75, 0.95, 0.8);
-        for (i, &b) in bytes.iter().enumerate() {
-            if b == 0 {
-                continue;
-            }
-            let bh = (b as f64 / max as f64) * strip_h;
-            cr.rectangle(i as f64 * 2.0, strip_top + strip_h - bh, 2.0, bh);
-        }
-        let _ = cr.fill();
-    }
-
-    // Ticks and labels.
-    let step = win.tick_step(w, 90.0);
-    let step_ns = step.as_nanos() as u64;
-    if step_ns > 0 {
-        // Ticks sit on round wall-clock (UTC) values, not round TAI values, which are 37 s off.
-        let step_i = i128::from(step_ns);
-        let mut unix = win.start.to_unix_nanos().div_euclid(step_i) * step_i;
-        let end = win.end();
-        cr.set_font_size(11.0);
-        while let Ok(ts) = Timestamp::from_unix_nanos(unix) {
-            if ts > end {
-                break;
-            }
-            let x = win.x_of(ts, w);
-            if x >= 0.0 {
-                cr.set_source_rgba(1.0, 1.0, 1.0, 0.25);
-                cr.rectangle(x, label_h - 3.0, 1.0, h - label_h + 3.0);
-                let _ = cr.fill();
-                cr.set_source_rgba(1.0, 1.0, 1.0, 0.7);
-                cr.move_to(x + 3.0, label_h - 4.0);
-                let _ = cr.show_text(&tick_label(ts, step));
-            }
-            unix += step_i;
-        }
-    }
-
-    draw_selection(s, cr, w, h, band_top);
-
-    // Live edge.
-    if let Some(edge) = s.edge {
-        let x = win.x_of(edge, w);
-        if (0.0..=w).contains(&x) {
-            cr.set_source_rgb(0.9, 0.2, 0.2);
-            cr.rectangle(x - 1.0, band_top, 2.0, h - band_top);
-            let _ = cr.fill();
-        }
-    }
-
-    // Playhead.
-    if let Some(p) = s.playhead {
-        let x = win.x_of(p, w);
-        if (0.0..=w).contains(&x) {
-            cr.set_source_rgb(1.0, 1.0, 1.0);
-            cr.rectangle(x - 1.0, label_h, 2.0, h - label_h);
-            let _ = cr.fill();
-            cr.move_to(x - 5.0, label_h);
-            cr.line_to(x + 5.0, label_h);
-            cr.line_to(x, label_h + 6.0);
-            cr.close_path();
-            let _ = cr.fill();
-        }
-    }
-
-    // Hover: the wall-clock time under the pointer, to the second.
-    if let Some(hx) = s.hover {
-        let t = win.t_of(hx, w);
-        let text = localtime::format(t);
-        cr.set_source_rgba(1.0, 1.0, 1.0, 0.5);
-        cr.rectangle(hx, band_top, 1.0, h - band_top);
-        let _ = cr.fill();
-        cr.set_font_size(11.0);
-        let tw = cr.text_extents(&text).map(|e| e.width()).unwrap_or(120.0);
-        let tx = (hx + 6.0).min(w - tw - 6.0).max(2.0);
-        cr.set_source_rgba(0.0, 0.0, 0.0, 0.75);
-        cr.rectangle(tx - 3.0, band_top + 2.0, tw + 6.0, 15.0);
-        let _ = cr.fill();
-        cr.set_source_rgb(1.0, 1.0, 1.0);
-        cr.move_to(tx, band_top + 13.0);
-        let _ = cr.show_text(&text);
     }
 }

@@ -85,8 +85,8 @@ pub struct Init {
 pub enum StartView {
     /// The library; the stream watched last is reopened.
     Library,
-    /// A stream in the player (`hindsight play`).
-    Play(StreamName, StartAt),
+    /// A stream in the player, with more cameras in step beside it (`hindsight play A [B…]`).
+    Play(StreamName, Vec<StreamName>, StartAt, f64),
     /// These streams on a wall (`hindsight wall`).
     Wall(Vec<StreamName>, Option<Layout>),
 }
@@ -281,7 +281,7 @@ impl Component for Window {
             settings,
         };
         match show {
-            StartView::Play(name, start) => model.open_player(name, start),
+            StartView::Play(name, others, start, speed) => model.open_player_with(name, others, start, speed),
             StartView::Wall(..) => pages.set_visible_child_name("wall"),
             StartView::Library => {}
         }
@@ -408,12 +408,19 @@ impl Window {
 
     /// Shows `stream` in the player.
     fn open_player(&mut self, stream: StreamName, start: StartAt) {
+        self.open_player_with(stream, Vec::new(), start, 1.0);
+    }
+
+    /// Shows `stream` in the player with `others` in step beside it.
+    fn open_player_with(&mut self, stream: StreamName, others: Vec<StreamName>, start: StartAt, speed: f64) {
         self.settings.set_last_stream(&stream.to_string());
         self.playing = Some(stream.to_string());
         self.player.emit(PlayerMsg::Open(OpenRequest {
             store: self.store.clone(),
             stream,
+            others,
             start,
+            speed,
         }));
         self.update_active();
     }

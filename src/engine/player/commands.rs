@@ -11,6 +11,9 @@ use hindsight_store::search;
 use hindsight_store::video::IndexReader;
 use hindsight_store::{Backend, StreamName, Timestamp};
 
+use super::camera::shown_by;
+use super::StartAt;
+
 /// Name of the application messages the command thread posts on the bus.
 pub(super) const REFUSED: &str = "hindsight-player-refused";
 pub(super) const FAILED: &str = "hindsight-player-failed";
@@ -19,9 +22,18 @@ pub(super) const FAILED: &str = "hindsight-player-failed";
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Command {
     State(gst::State),
-    Seek { t: Timestamp, flags: gst::SeekFlags },
+    /// Pause on the frame shown (and, with several cameras, line them up on it).
+    Pause,
+    Seek {
+        t: Timestamp,
+        flags: gst::SeekFlags,
+    },
     GoLive,
-    Step,
+    /// Line the cameras up on the instant where they started (several cameras).
+    Align(StartAt),
+    Step {
+        forward: bool,
+    },
     Shutdown,
 }
 
@@ -57,9 +69,13 @@ impl Queue {
 /// What the caller's thread and the command thread share.
 pub(super) struct Shared {
     pub(super) pipeline: gst::Pipeline,
-    pub(super) sink: gst::Element,
+    /// One per camera.
+    pub(super) sinks: Vec<gst::Element>,
+    /// The first camera's coded frame times, to tell its frame on screen.
+    pub(super) first_coded: Arc<super::CodedTimes>,
     pub(super) store: Arc<dyn Backend>,
-    pub(super) stream: StreamName,
+    /// One per camera.
+    pub(super) streams: Vec<StreamName>,
     /// Speed as f64 bits.
     pub(super) rate: std::sync::atomic::AtomicU64,
     pub(super) live: AtomicBool,
@@ -73,7 +89,9 @@ impl Shared {
     pub(super) fn set_live_sync(&self, live: bool) {
         self.live.store(live, Ordering::SeqCst);
         // History plays on the clock; the live edge shows each frame on arrival.
-        self.sink.set_property("sync", !live);
+        for sink in &self.sinks {
+            sink.set_property("sync", !live);
+        }
     }
 
     pub(super) fn seek(&self, t: Timestamp, flags: gst::SeekFlags) -> anyhow::Result<()> {
@@ -89,14 +107,21 @@ impl Shared {
             .with_context(|| format!("cannot seek to {t}"))
     }
 
+    /// The newest key frame of every camera: the live edge starts at the newest of them (each of the others
+    /// decodes from its own key frame up to it).
     fn go_live(&self) -> anyhow::Result<()> {
-        let mut index =
-            IndexReader::open(self.store.as_ref(), &self.stream).context("cannot read the index")?;
-        let (_, rec) = search::last_seek_target(&mut index)
-            .context("cannot read the index")?
-            .ok_or_else(|| anyhow!("the stream has no key frame yet"))?;
+        let mut at: Option<Timestamp> = None;
+        for stream in &self.streams {
+            let mut index =
+                IndexReader::open(self.store.as_ref(), stream).context("cannot read the index")?;
+            let found = search::last_seek_target(&mut index).context("cannot read the index")?;
+            if let Some((_, rec)) = found {
+                at = at.max(Some(rec.timestamp));
+            }
+        }
+        let at = at.ok_or_else(|| anyhow!("the stream has no key frame yet"))?;
         self.rate.store(1.0f64.to_bits(), Ordering::SeqCst);
-        self.seek(rec.timestamp, gst::SeekFlags::FLUSH | gst::SeekFlags::KEY_UNIT)?;
+        self.seek(at, self.seek_flags())?;
         self.set_live_sync(true);
         self.pipeline
             .set_state(gst::State::Playing)
@@ -104,16 +129,112 @@ impl Shared {
         Ok(())
     }
 
-    fn step(&self) -> anyhow::Result<()> {
+    /// Key-frame seeks for one camera; several must start their segments at the same instant.
+    fn seek_flags(&self) -> gst::SeekFlags {
+        if self.streams.len() > 1 {
+            gst::SeekFlags::FLUSH | gst::SeekFlags::ACCURATE
+        } else {
+            gst::SeekFlags::FLUSH | gst::SeekFlags::KEY_UNIT
+        }
+    }
+
+    /// Lines several cameras up on `start`: the earliest footage of any of them, a time, or the live edge.
+    fn align(&self, start: StartAt) -> anyhow::Result<()> {
+        let t = match start {
+            StartAt::Live => return self.go_live(),
+            StartAt::Time(t) => t,
+            StartAt::Earliest => {
+                let mut first: Option<Timestamp> = None;
+                for stream in &self.streams {
+                    let mut index =
+                        IndexReader::open(self.store.as_ref(), stream).context("cannot read the index")?;
+                    if let Some((_, rec)) =
+                        search::first_seek_target(&mut index).context("cannot read the index")?
+                    {
+                        first = Some(first.map_or(rec.timestamp, |f| f.min(rec.timestamp)));
+                    }
+                }
+                first.ok_or_else(|| anyhow!("no camera has a key frame yet"))?
+            }
+        };
+        // The seek reaches the sources only through linked branches, and a flushing seek in the middle of the
+        // first preroll leaves the pipeline waiting for a state it already lost: let the preroll finish first.
+        let _ = self.pipeline.state(gst::ClockTime::from_seconds(10));
+        self.seek(t, gst::SeekFlags::FLUSH | gst::SeekFlags::ACCURATE)
+    }
+
+    /// One frame forward or back, exact. Forward on one camera is the sink's own step; anything else is an
+    /// accurate seek into the first camera's neighbouring frame (the decoder shows the frame whose interval
+    /// holds the target; across a key frame boundary it decodes from the key frame before).
+    fn step(&self, forward: bool) -> anyhow::Result<()> {
         self.pipeline
             .set_state(gst::State::Paused)
             .context("cannot pause")?;
-        let step = gst::event::Step::new(gst::format::Buffers::ONE, 1.0, true, false);
-        if self.sink.send_event(step) {
-            Ok(())
-        } else {
-            Err(anyhow!("the video sink refused to step"))
+        // The frame on screen is known only once the previous step's (or the pause's) preroll is done.
+        self.wait_preroll();
+        let first = self.sinks.first().ok_or_else(|| anyhow!("no camera"))?;
+        if forward && self.sinks.len() == 1 {
+            let step = gst::event::Step::new(gst::format::Buffers::ONE, 1.0, true, false);
+            return if first.send_event(step) {
+                Ok(())
+            } else {
+                Err(anyhow!("the video sink refused to step"))
+            };
         }
+        let shown = shown_by(first, &self.first_coded).ok_or_else(|| anyhow!("no frame is shown yet"))?;
+        // The middle of the neighbouring frame: frame times and durations are rounded to the nanosecond, so an
+        // edge could fall a nanosecond inside the frame shown.
+        let half = shown.duration_or_default() / 2;
+        let target = if forward {
+            shown.time.saturating_add(shown.duration_or_default() + half)
+        } else {
+            shown.time.saturating_sub(half)
+        };
+        tracing::debug!(forward, shown = %shown.time, %target, "frame step");
+        self.set_live_sync(false);
+        self.seek(target, gst::SeekFlags::FLUSH | gst::SeekFlags::ACCURATE)
+    }
+
+    /// Waits (bounded) until a pending state change or flushing seek has prerolled every sink.
+    fn wait_preroll(&self) {
+        let (result, _, _) = self.pipeline.state(gst::ClockTime::from_seconds(10));
+        match result {
+            Ok(gst::StateChangeSuccess::Async) => {
+                // Name the cameras still waiting for a frame: the others are not the reason.
+                let waiting: Vec<&StreamName> = self
+                    .sinks
+                    .iter()
+                    .zip(&self.streams)
+                    .filter(|(sink, _)| sink.state(gst::ClockTime::ZERO).2 != gst::State::VoidPending)
+                    .map(|(_, stream)| stream)
+                    .collect();
+                tracing::warn!(?waiting, "cameras still without a frame after 10 s");
+            }
+            Err(_) => tracing::debug!(streams = ?self.streams, "no preroll: the pipeline failed"),
+            Ok(_) => {}
+        }
+    }
+
+    /// Pauses. Several cameras paused from playback each stop at their own next frame (a sink prerolls on the
+    /// buffer that reaches it after the pause), up to a frame apart: one accurate seek to the middle of the first
+    /// camera's frame puts every camera on its frame at that instant.
+    fn pause(&self) -> anyhow::Result<()> {
+        self.pipeline
+            .set_state(gst::State::Paused)
+            .context("cannot pause")?;
+        if self.sinks.len() < 2 {
+            return Ok(());
+        }
+        self.wait_preroll();
+        let Some(first) = self.sinks.first() else {
+            return Ok(());
+        };
+        let Some(shown) = shown_by(first, &self.first_coded) else {
+            return Ok(());
+        };
+        self.set_live_sync(false);
+        let instant = shown.time.saturating_add(shown.duration_or_default() / 2);
+        self.seek(instant, gst::SeekFlags::FLUSH | gst::SeekFlags::ACCURATE)
     }
 
     fn post(&self, name: &str, text: &str) {
@@ -132,6 +253,7 @@ impl Shared {
         loop {
             let command = queue.pop();
             let result = match command {
+                Command::Pause => self.pause(),
                 Command::State(state) => self
                     .pipeline
                     .set_state(state)
@@ -139,17 +261,18 @@ impl Shared {
                     .map_err(|_| anyhow!("cannot change to {state:?}")),
                 Command::Seek { t, flags } => self.seek(t, flags),
                 Command::GoLive => self.go_live(),
-                Command::Step => self.step(),
+                Command::Align(start) => self.align(start),
+                Command::Step { forward } => self.step(forward),
                 Command::Shutdown => {
                     // NULL unblocks pravegasrc's tail wait at once (unlock) and releases the store.
                     if self.pipeline.set_state(gst::State::Null).is_err() {
-                        tracing::warn!(stream = %self.stream, "the player pipeline did not stop cleanly");
+                        tracing::warn!(streams = ?self.streams, "the player pipeline did not stop cleanly");
                     }
                     return;
                 }
             };
             if let Err(e) = result {
-                let fatal = matches!(command, Command::State(_));
+                let fatal = matches!(command, Command::State(_) | Command::Pause);
                 // A failed state change is reported by the element's own error message as well; the
                 // detail here says what was asked.
                 self.post(if fatal { FAILED } else { REFUSED }, &format!("{e:#}"));
@@ -173,14 +296,14 @@ mod tests {
                 flags: gst::SeekFlags::FLUSH,
             });
         }
-        q.push(Command::Step);
+        q.push(Command::Step { forward: true });
         q.push(Command::Seek {
             t: t(9),
             flags: gst::SeekFlags::FLUSH,
         });
         assert!(matches!(q.pop(), Command::State(gst::State::Paused)));
         assert!(matches!(q.pop(), Command::Seek { t: x, .. } if x == t(5)));
-        assert!(matches!(q.pop(), Command::Step));
+        assert!(matches!(q.pop(), Command::Step { forward: true }));
         assert!(matches!(q.pop(), Command::Seek { t: x, .. } if x == t(9)));
     }
 }

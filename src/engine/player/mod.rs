@@ -10,7 +10,13 @@
 //! main thread): state changes (pravegasrc opens the stream), seeks (pravegasrc searches the index), and
 //! finding the live edge. Commands run in order; a burst of seeks while scrubbing collapses into the newest one.
 //! Their failures come back as [`PlayerEvent`]s through the pipeline's bus, like the pipeline's own.
+//!
+//! A player can hold up to [`MAX_CAMERAS`] cameras for a synchronized review: one branch per camera in one
+//! pipeline, so they share its clock, base time and every seek. Seeks are then always ACCURATE: each source
+//! starts its segment at the requested time instead of at its own key frame, so the same stored time maps to
+//! the same running time on every camera, whatever their start, gaps or frame rates.
 
+mod camera;
 mod commands;
 mod pipeline;
 
@@ -22,8 +28,12 @@ use gst::prelude::*;
 use hindsight_store::{Backend, StreamName, Timestamp};
 use relm4::gtk::gdk;
 
+pub use camera::{Camera, ShownFrame};
 use commands::{Command, Queue, Shared};
-pub use pipeline::{FrameStats, KeyFrameFilter};
+pub use pipeline::{CodedTimes, FrameStats, KeyFrameFilter};
+
+/// The most cameras one player shows side by side.
+pub const MAX_CAMERAS: usize = 9;
 
 /// What the player reports to its owner, always on the main thread.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,6 +46,16 @@ pub enum PlayerEvent {
     Ended,
     /// A request could not be done (e.g. no key frame to go live at); playback goes on.
     Refused(String),
+    /// One camera of several failed (its stream was deleted, its frames cannot be decoded, …); the others
+    /// are untouched, but the pipeline cannot preroll again until that camera is taken out.
+    CameraFailed {
+        /// Its position in the player's cameras.
+        camera: usize,
+        /// One line for the user.
+        message: String,
+        /// GStreamer's debug text.
+        detail: String,
+    },
     /// The pipeline failed: a message for people and the debug detail.
     Error {
         /// One line for the user.
@@ -56,13 +76,11 @@ pub enum StartAt {
     Time(Timestamp),
 }
 
-/// One stream's playback pipeline.
+/// The playback pipeline of one stream, or of several in step.
 pub struct Player {
     shared: Arc<Shared>,
     queue: Arc<Queue>,
-    paintable: gdk::Paintable,
-    filter: Arc<KeyFrameFilter>,
-    stats: Arc<FrameStats>,
+    cameras: Vec<Camera>,
     _bus_watch: gst::bus::BusWatchGuard,
 }
 
@@ -75,19 +93,55 @@ impl Player {
         start: StartAt,
         on_event: impl Fn(PlayerEvent) + 'static,
     ) -> anyhow::Result<Self> {
+        Self::with_cameras(store, std::slice::from_ref(stream), start, on_event)
+    }
+
+    /// Like [`Player::new`] for up to [`MAX_CAMERAS`] streams shown in step: all at the same stored instant.
+    pub fn with_cameras(
+        store: Arc<dyn Backend>,
+        streams: &[StreamName],
+        start: StartAt,
+        on_event: impl Fn(PlayerEvent) + 'static,
+    ) -> anyhow::Result<Self> {
+        if streams.is_empty() || streams.len() > MAX_CAMERAS {
+            return Err(anyhow!(
+                "a player shows 1 to {MAX_CAMERAS} cameras, not {}",
+                streams.len()
+            ));
+        }
         super::init()?;
-        let filter = Arc::new(KeyFrameFilter::default());
-        let stats = Arc::new(FrameStats::default());
-        let (pipeline, sink) = pipeline::build(store.as_ref(), stream, start, &filter, &stats)?;
-        let paintable = sink.property::<gdk::Paintable>("paintable");
+        let pipeline = gst::Pipeline::with_name("player");
+        let mut cameras = Vec::with_capacity(streams.len());
+        for (i, stream) in streams.iter().enumerate() {
+            let filter = Arc::new(KeyFrameFilter::default());
+            let stats = Arc::new(FrameStats::default());
+            let coded = Arc::new(CodedTimes::default());
+            let parts = pipeline::BranchParts {
+                start,
+                coded: &coded,
+                filter: &filter,
+                stats: &stats,
+            };
+            let sink = pipeline::add_branch(&pipeline, store.as_ref(), stream, i, &parts)
+                .with_context(|| format!("camera {stream}"))?;
+            cameras.push(Camera {
+                stream: stream.clone(),
+                paintable: sink.property::<gdk::Paintable>("paintable"),
+                sink,
+                filter,
+                stats,
+                coded,
+            });
+        }
         let bus = pipeline.bus().ok_or_else(|| anyhow!("pipeline without a bus"))?;
         let pipeline_weak = pipeline.downgrade();
+        let count = cameras.len();
         let watch = bus
             .add_watch_local(move |_, msg| {
                 let Some(pipeline) = pipeline_weak.upgrade() else {
                     return gst::glib::ControlFlow::Break;
                 };
-                if let Some(event) = pipeline::event_of(msg, &pipeline) {
+                if let Some(event) = pipeline::event_of(msg, &pipeline, count) {
                     on_event(event);
                 }
                 gst::glib::ControlFlow::Continue
@@ -95,9 +149,10 @@ impl Player {
             .context("cannot watch the pipeline bus")?;
         let shared = Arc::new(Shared {
             pipeline,
-            sink,
+            sinks: cameras.iter().map(|c| c.sink.clone()).collect(),
+            first_coded: cameras[0].coded.clone(),
             store,
-            stream: stream.clone(),
+            streams: streams.to_vec(),
             rate: AtomicU64::new(1.0f64.to_bits()),
             live: AtomicBool::new(false),
         });
@@ -113,18 +168,31 @@ impl Player {
         let player = Player {
             shared,
             queue,
-            paintable,
-            filter,
-            stats,
+            cameras,
             _bus_watch: watch,
         };
         player.queue.push(Command::State(gst::State::Paused));
+        if count > 1 {
+            // Each source opened at its own key frame; one accurate seek lines them up on one instant.
+            player.queue.push(Command::Align(start));
+        }
         Ok(player)
+    }
+
+    /// The cameras, in the order given.
+    pub fn cameras(&self) -> &[Camera] {
+        &self.cameras
+    }
+
+    /// The first camera, the one a single-stream player shows.
+    fn first(&self) -> &Camera {
+        // `with_cameras` refuses to build a player without one.
+        &self.cameras[0]
     }
 
     /// The video frames, for a `gtk::Picture`.
     pub fn paintable(&self) -> &gdk::Paintable {
-        &self.paintable
+        self.first().paintable()
     }
 
     /// Starts or resumes playback.
@@ -134,7 +202,7 @@ impl Player {
 
     /// Pauses on the current frame.
     pub fn pause(&self) {
-        self.queue.push(Command::State(gst::State::Paused));
+        self.queue.push(Command::Pause);
     }
 
     /// True while the pipeline is (going to) PLAYING.
@@ -154,12 +222,15 @@ impl Player {
     }
 
     /// Shows the key frame at or before `t` (playback continues from there if playing). Leaves the live edge.
+    /// With several cameras the seek is accurate: each camera shows its frame at `t`.
     pub fn seek(&self, t: Timestamp) {
         self.shared.set_live_sync(false);
-        self.queue.push(Command::Seek {
-            t,
-            flags: gst::SeekFlags::FLUSH | gst::SeekFlags::KEY_UNIT,
-        });
+        let flags = if self.cameras.len() > 1 {
+            gst::SeekFlags::FLUSH | gst::SeekFlags::ACCURATE
+        } else {
+            gst::SeekFlags::FLUSH | gst::SeekFlags::KEY_UNIT
+        };
+        self.queue.push(Command::Seek { t, flags });
     }
 
     /// Shows exactly time `t` (decodes from the key frame before it).
@@ -190,6 +261,17 @@ impl Player {
         }
     }
 
+    /// Plays from `start` at `rate` instead of 1× (right after [`Player::new`]; the live edge plays at 1×).
+    pub fn start_at_rate(&self, start: StartAt, rate: f64) {
+        if start == StartAt::Live || (rate - 1.0).abs() < f64::EPSILON {
+            return;
+        }
+        self.shared
+            .rate
+            .store(rate.clamp(0.25, 4.0).to_bits(), Ordering::SeqCst);
+        self.queue.push(Command::Align(start));
+    }
+
     /// Current speed.
     pub fn rate(&self) -> f64 {
         self.shared.rate()
@@ -197,35 +279,41 @@ impl Player {
 
     /// Decode key frames only (about one image per GOP) or every frame again (from the next key frame on).
     pub fn set_key_frames_only(&self, on: bool) {
-        self.filter.set_key_frames_only(on);
+        self.first().filter.set_key_frames_only(on);
     }
 
     /// Decodes into a picture of at most `width` × `height` pixels (keeping the aspect ratio), e.g. the size of a
     /// wall tile on screen; `None` for the stream's own size. Changing it renegotiates the running pipeline.
     pub fn set_max_size(&self, max: Option<(i32, i32)>) {
-        if let Some(filter) = self.shared.pipeline.by_name(pipeline::SIZE_FILTER) {
+        self.set_camera_max_size(0, max);
+    }
+
+    /// [`Player::set_max_size`] for camera `camera` (e.g. the size of its cell in a synchronized review).
+    pub fn set_camera_max_size(&self, camera: usize, max: Option<(i32, i32)>) {
+        if let Some(filter) = self.shared.pipeline.by_name(&pipeline::size_filter(camera)) {
             filter.set_property("caps", pipeline::max_size_caps(max));
         }
     }
 
     /// True while only key frames are decoded.
     pub fn is_key_frames_only(&self) -> bool {
-        self.filter.is_key_frames_only()
+        self.first().filter.is_key_frames_only()
     }
 
-    /// What reached the video sink so far (frame count, newest frame's time and arrival).
+    /// What reached the (first camera's) video sink so far (frame count, newest frame's time and arrival).
     pub fn frame_stats(&self) -> &FrameStats {
-        &self.stats
+        self.first().frame_stats()
     }
 
-    /// The stream played.
+    /// The stream played (the first camera's).
     pub fn stream(&self) -> &StreamName {
-        &self.shared.stream
+        self.first().stream()
     }
 
-    /// Pauses and shows the next frame.
-    pub fn step_frame(&self) {
-        self.queue.push(Command::Step);
+    /// Pauses and shows the next frame (`forward`) or the previous one, exact to the frame. With several
+    /// cameras the step is the first camera's frame: every camera then shows its frame at that frame's time.
+    pub fn step_frame(&self, forward: bool) {
+        self.queue.push(Command::Step { forward });
     }
 }
 

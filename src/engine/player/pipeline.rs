@@ -3,6 +3,9 @@
 //! ```text
 //! pravegasrc ─[key-frame filter]─▶ decodebin ─▶ videoscale ─▶ size ─▶ videoconvert ─[frame counter]─▶ gtk4paintablesink
 //! ```
+//!
+//! once per camera, in one pipeline: the cameras of a synchronized review share the pipeline's clock, base
+//! time and seeks.
 
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, LazyLock};
@@ -58,6 +61,33 @@ impl FrameStats {
     }
 }
 
+/// The times of the coded frames that entered a camera's decoder lately. After an accurate seek the decoder
+/// clips the first frame it shows to the seek target, PTS included; the frame's own time is the newest coded
+/// frame time at or before that.
+#[derive(Debug, Default)]
+pub struct CodedTimes {
+    recent: std::sync::Mutex<std::collections::VecDeque<u64>>,
+}
+
+/// How many coded frame times are kept: more than a GOP's worth of frames decoded after a seek.
+const CODED_TIMES: usize = 512;
+
+impl CodedTimes {
+    fn record(&self, pts: u64) {
+        let mut q = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        if q.len() == CODED_TIMES {
+            q.pop_front();
+        }
+        q.push_back(pts);
+    }
+
+    /// The start of the coded frame that holds `pts`: the newest frame time at or before it.
+    pub fn start_of(&self, pts: u64) -> Option<u64> {
+        let q = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        q.iter().copied().filter(|&t| t <= pts).max()
+    }
+}
+
 /// Drops the stored frames that are not key frames, before they are demuxed or decoded: a small wall tile shows
 /// about one image per GOP for a fraction of the work. Going back to all frames waits for the next key frame,
 /// so the decoder never sees a delta frame whose references were dropped.
@@ -102,8 +132,22 @@ impl KeyFrameFilter {
     }
 }
 
-/// The capsfilter that bounds the decoded picture's size ([`max_size_caps`]).
-pub(super) const SIZE_FILTER: &str = "size";
+/// The name of camera `camera`'s capsfilter that bounds its decoded picture's size ([`max_size_caps`]).
+pub(super) fn size_filter(camera: usize) -> String {
+    format!("{}size", prefix(camera))
+}
+
+/// Element names of camera `camera`'s branch start with this, so a bus message names its camera.
+fn prefix(camera: usize) -> String {
+    format!("cam{camera}-")
+}
+
+/// The camera whose branch posted `msg`, from the element names along its path.
+pub(super) fn camera_of(msg: &gst::Message) -> Option<usize> {
+    let path = msg.src()?.path_string();
+    path.split(['/', ':'])
+        .find_map(|part| part.strip_prefix("cam")?.split_once('-')?.0.parse().ok())
+}
 
 /// Caps that let the picture be at most `width` × `height` (keeping its aspect ratio), or any size for `None`.
 pub(super) fn max_size_caps(max: Option<(i32, i32)>) -> gst::Caps {
@@ -116,26 +160,39 @@ pub(super) fn max_size_caps(max: Option<(i32, i32)>) -> gst::Caps {
     }
 }
 
-pub(super) fn make(factory: &str) -> anyhow::Result<gst::Element> {
+fn make(factory: &str, name: String) -> anyhow::Result<gst::Element> {
     gst::ElementFactory::make(factory)
+        .name(name)
         .build()
         .with_context(|| format!("cannot create {factory}"))
 }
 
-/// `pravegasrc ! decodebin ! videoscale ! capsfilter ! videoconvert ! gtk4paintablesink`, not started.
-pub(super) fn build(
+/// What one camera's branch needs besides its store and stream.
+pub(super) struct BranchParts<'a> {
+    pub(super) start: StartAt,
+    pub(super) coded: &'a Arc<CodedTimes>,
+    pub(super) filter: &'a Arc<KeyFrameFilter>,
+    pub(super) stats: &'a Arc<FrameStats>,
+}
+
+/// Adds camera `camera`'s branch, `pravegasrc ! decodebin ! videoscale ! capsfilter ! videoconvert !
+/// gtk4paintablesink`, to `pipeline` and returns its sink. The branches of one pipeline share its clock and
+/// base time, so frames of the same stored time are shown at the same moment.
+pub(super) fn add_branch(
+    pipeline: &gst::Pipeline,
     store: &dyn Backend,
     stream: &StreamName,
-    start: StartAt,
-    filter: &Arc<KeyFrameFilter>,
-    stats: &Arc<FrameStats>,
-) -> anyhow::Result<(gst::Pipeline, gst::Element)> {
+    camera: usize,
+    parts: &BranchParts<'_>,
+) -> anyhow::Result<gst::Element> {
+    let p = prefix(camera);
     let src = gst::ElementFactory::make("pravegasrc")
+        .name(format!("{p}src"))
         .property("store", store.open_uri())
         .property("stream", stream.to_string())
         .build()
         .context("cannot create pravegasrc")?;
-    match start {
+    match parts.start {
         StartAt::Earliest => src.set_property_from_str("start-mode", "earliest"),
         StartAt::Live => src.set_property_from_str("start-mode", "latest"),
         StartAt::Time(t) => {
@@ -143,43 +200,52 @@ pub(super) fn build(
             src.set_property("start-timestamp", t.nanos());
         }
     }
-    let decode = make("decodebin")?;
+    let decode = make("decodebin", format!("{p}decode"))?;
     // Frame-threaded libav decoders hold the newest frame until the next one arrives: a frame late at the
     // live edge. Slice threading shows each frame as soon as it is decoded.
     if let Some(bin) = decode.downcast_ref::<gst::Bin>() {
-        bin.connect_deep_element_added(|_, _, element| {
-            let is_libav = element.factory().is_some_and(|f| f.name().starts_with("avdec_"));
-            if is_libav && element.find_property("thread-type").is_some() {
+        let coded = parts.coded.clone();
+        bin.connect_deep_element_added(move |_, _, element| {
+            let Some(factory) = element.factory() else { return };
+            if factory.name().starts_with("avdec_") && element.find_property("thread-type").is_some() {
                 element.set_property_from_str("thread-type", "slice");
+            }
+            let decoder = factory
+                .metadata(gst::ELEMENT_METADATA_KLASS)
+                .is_some_and(|k| k.contains("Decoder") && k.contains("Video"));
+            if let (true, Some(pad)) = (decoder, element.static_pad("sink")) {
+                let coded = coded.clone();
+                pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+                    if let Some(pts) = info.buffer().and_then(|b| b.pts()) {
+                        coded.record(pts.nseconds());
+                    }
+                    gst::PadProbeReturn::Ok
+                });
             }
         });
     }
     // Scaling first, bounded by the size filter: a small tile converts and uploads a small picture, not the
     // camera's full frame. (Measured: videoscale then videoconvert costs a third of videoconvertscale doing both.)
-    let scale = make("videoscale")?;
-    let size = gst::ElementFactory::make("capsfilter")
-        .name(SIZE_FILTER)
-        .build()
-        .context("cannot create capsfilter")?;
-    let convert = make("videoconvert")?;
-    let sink = make("gtk4paintablesink")?;
-    let pipeline = gst::Pipeline::with_name("player");
+    let scale = make("videoscale", format!("{p}scale"))?;
+    let size = make("capsfilter", size_filter(camera))?;
+    let convert = make("videoconvert", format!("{p}convert"))?;
+    let sink = make("gtk4paintablesink", format!("{p}sink"))?;
     pipeline
         .add_many([&src, &decode, &scale, &size, &convert, &sink])
         .context("cannot assemble the player pipeline")?;
     src.link(&decode).context("cannot link pravegasrc to decodebin")?;
     gst::Element::link_many([&scale, &size, &convert, &sink])
         .context("cannot link the video conversion to the video sink")?;
-    let convert_weak = scale.downgrade();
+    let scale_weak = scale.downgrade();
     decode.connect_pad_added(move |_, pad| {
-        let Some(convert) = convert_weak.upgrade() else {
+        let Some(scale) = scale_weak.upgrade() else {
             return;
         };
         let is_video = pad
             .current_caps()
             .and_then(|c| c.structure(0).map(|s| s.name().starts_with("video/")))
             .unwrap_or(false);
-        let Some(sinkpad) = convert.static_pad("sink") else {
+        let Some(sinkpad) = scale.static_pad("sink") else {
             return;
         };
         if is_video && !sinkpad.is_linked() {
@@ -188,8 +254,9 @@ pub(super) fn build(
             }
         }
     });
+    unblock_demuxer_on_seek(&src, &decode);
     if let Some(pad) = src.static_pad("src") {
-        let filter = filter.clone();
+        let filter = parts.filter.clone();
         pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
             let delta = info
                 .buffer()
@@ -202,18 +269,59 @@ pub(super) fn build(
         });
     }
     if let Some(pad) = sink.static_pad("sink") {
-        let stats = stats.clone();
+        let stats = parts.stats.clone();
         pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
             stats.record(info.buffer().and_then(|b| b.pts()));
             gst::PadProbeReturn::Ok
         });
     }
-    Ok((pipeline, sink))
+    Ok(sink)
 }
 
-/// Turns bus messages into player events.
-pub(super) fn event_of(msg: &gst::Message, pipeline: &gst::Pipeline) -> Option<PlayerEvent> {
+/// Flushes the queues right after `decodebin`'s demuxer when a flushing seek reaches the source, before the
+/// source passes the seek's flush on.
+///
+/// `qtdemux` (GStreamer 1.22) holds a lock while it announces the tracks of an init segment met in the middle of
+/// the data, which happens wherever a recording was restarted, and takes the same lock to pass a flush on. When
+/// the queue after it is full (paused and prerolled), the announcement waits for room and the seek's flush waits
+/// for the announcement: the seek never returns. Flushing that queue first makes the announcement fail at once, so
+/// the seek's own flush gets through, and its flush-stop resets the queue. (Flushing before the seek is sent
+/// would not do: the seek travels upstream through the same queue, which refuses events while flushing.)
+fn unblock_demuxer_on_seek(src: &gst::Element, decode: &gst::Element) {
+    let (Some(pad), Some(bin)) = (src.static_pad("src"), decode.downcast_ref::<gst::Bin>()) else {
+        return;
+    };
+    let bin = bin.downgrade();
+    pad.add_probe(gst::PadProbeType::EVENT_UPSTREAM, move |_, info| {
+        let flushing_seek = info.event().is_some_and(|e| match e.view() {
+            gst::EventView::Seek(seek) => seek.get().1.contains(gst::SeekFlags::FLUSH),
+            _ => false,
+        });
+        if let (true, Some(bin)) = (flushing_seek, bin.upgrade()) {
+            for element in bin.iterate_recurse().into_iter().flatten() {
+                if element.factory().is_some_and(|f| f.name() == "multiqueue") {
+                    for sinkpad in element.sink_pads() {
+                        // Refused only by a pad already flushing: nothing to unblock there.
+                        let _ = sinkpad.send_event(gst::event::FlushStart::new());
+                    }
+                }
+            }
+        }
+        gst::PadProbeReturn::Ok
+    });
+}
+
+/// Turns bus messages into player events. With several cameras, an error inside one camera's branch is that
+/// camera's failure ([`PlayerEvent::CameraFailed`]): the owner decides whether the others play on.
+pub(super) fn event_of(msg: &gst::Message, pipeline: &gst::Pipeline, cameras: usize) -> Option<PlayerEvent> {
     match msg.view() {
+        gst::MessageView::Error(err) if cameras > 1 && camera_of(msg).is_some() => {
+            Some(PlayerEvent::CameraFailed {
+                camera: camera_of(msg).unwrap_or_default(),
+                message: err.error().to_string(),
+                detail: err.debug().map(|d| d.to_string()).unwrap_or_default(),
+            })
+        }
         gst::MessageView::Error(err) => Some(PlayerEvent::Error {
             message: err.error().to_string(),
             detail: format!(

@@ -14,6 +14,7 @@ use crate::human;
 use crate::ui::i18n::i18n_f;
 use crate::ui::localtime;
 use crate::ui::status_report;
+use crate::ui::timeline::Lane;
 use crate::ui::timeline_model::LiveStatus;
 
 /// Index data read in the background.
@@ -77,8 +78,10 @@ impl PlayerPage {
             w.behind_label.set_label(text);
         }
         let playing = player.is_playing();
+        let cameras = self.review_cameras(w, pos);
         self.report(
             w,
+            &cameras,
             pos,
             playing,
             match status {
@@ -89,7 +92,14 @@ impl PlayerPage {
         );
     }
 
-    pub(super) fn report(&self, w: &PlayerWidgets, position: Option<Timestamp>, playing: bool, live: &str) {
+    pub(super) fn report(
+        &self,
+        w: &PlayerWidgets,
+        cameras: &[status_report::CameraReport],
+        position: Option<Timestamp>,
+        playing: bool,
+        live: &str,
+    ) {
         let stream = self.stream.as_ref().map(|s| s.to_string()).unwrap_or_default();
         let overlay = if w.live_badge.is_visible() {
             Some(w.live_badge.label().to_string())
@@ -105,40 +115,53 @@ impl PlayerPage {
             live,
             overlay: overlay.as_deref(),
             error: self.error.as_deref(),
+            cameras,
         });
     }
 
-    /// Re-reads the index in the background (not while a read is under way).
+    /// Re-reads every camera's index in the background (not while a read is under way).
     pub(super) fn reload_index(&mut self, sender: &ComponentSender<Self>) {
-        if self.loading_index {
+        if self.loading_index || self.stream.is_none() {
             return;
         }
-        let (Some(store), Some(stream)) = (self.store.clone(), self.stream.clone()) else {
-            return;
-        };
+        let Some(store) = self.store.clone() else { return };
+        let streams: Vec<StreamName> = self.slots.iter().map(|s| s.stream.clone()).collect();
         self.loading_index = true;
         let generation = self.generation;
         sender.spawn_oneshot_command(move || {
-            PlayerCmd::Index(generation, read_snapshot(store.as_ref(), &stream))
+            let snaps = streams.iter().map(|s| read_snapshot(store.as_ref(), s)).collect();
+            PlayerCmd::Index(generation, snaps)
         });
     }
 
-    pub(super) fn on_index(&mut self, w: &PlayerWidgets, generation: u64, result: Result<Snapshot, String>) {
+    pub(super) fn on_index(
+        &mut self,
+        w: &PlayerWidgets,
+        generation: u64,
+        result: Vec<Result<Snapshot, String>>,
+    ) {
         self.loading_index = false;
-        if generation != self.generation || self.stream.is_none() {
+        if generation != self.generation || self.stream.is_none() || result.len() != self.slots.len() {
             return;
         }
-        match result {
-            Ok(snap) => {
-                self.recording = snap.recording;
-                let edge = snap.recording.then(Timestamp::now);
-                w.timeline.set_records(snap.first, snap.records, edge);
-            }
-            Err(e) => {
-                self.show_error(w, &gettext("The stream cannot be read"), &e);
-                self.close(w);
-            }
+        if let [Err(e)] = result.as_slice() {
+            // One camera that cannot be read is an error page; in a review only that camera's lane is empty.
+            let e = e.clone();
+            self.show_error(w, &gettext("The stream cannot be read"), &e);
+            self.close(w);
+            return;
         }
+        self.recording = result.iter().any(|r| r.as_ref().is_ok_and(|s| s.recording));
+        let edge = self.recording.then(Timestamp::now);
+        let lanes = result
+            .into_iter()
+            .zip(&self.slots)
+            .map(|(r, slot)| {
+                let (first, records) = r.map(|s| (s.first, s.records)).unwrap_or_default();
+                Lane::new(slot.stream.to_string(), first, records)
+            })
+            .collect();
+        w.timeline.set_lanes(lanes, edge);
     }
 }
 

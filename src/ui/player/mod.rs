@@ -6,10 +6,13 @@
 //! [`PlayerMsg::Engine`] input, index reads and exports run as commands. A 100 ms tick moves the playhead and
 //! the LIVE/behind state ([`live`]); a 2 s tick re-reads the index so the timeline grows with a recording and
 //! follows truncation. Files: [`widgets`] (construction), [`transport`] (play, seek, speed, step, go-to),
-//! [`export`] (clip marks, save dialog, export job), [`live`] (tick, live state, index, status report).
+//! [`export`] (clip marks, save dialog, export job), [`live`] (tick, live state, index, status report),
+//! [`review`] (cameras added for a synchronized review) with [`cameras`] (their cells).
 
+mod cameras;
 mod export;
 mod live;
+mod review;
 mod transport;
 pub mod video;
 mod widgets;
@@ -49,8 +52,12 @@ pub struct OpenRequest {
     pub store: Arc<dyn Backend>,
     /// The stream.
     pub stream: StreamName,
+    /// More cameras to review in step with it.
+    pub others: Vec<StreamName>,
     /// Where to start.
     pub start: StartAt,
+    /// Playback speed (1.0 normally).
+    pub speed: f64,
 }
 
 impl std::fmt::Debug for OpenRequest {
@@ -58,7 +65,9 @@ impl std::fmt::Debug for OpenRequest {
         f.debug_struct("OpenRequest")
             .field("store", &self.store.uri())
             .field("stream", &self.stream)
+            .field("others", &self.others)
             .field("start", &self.start)
+            .field("speed", &self.speed)
             .finish()
     }
 }
@@ -83,8 +92,8 @@ pub enum PlayerMsg {
     GoStart,
     /// Follow the live edge.
     GoLive,
-    /// Pause and show the next frame.
-    StepFrame,
+    /// Pause and show the next frame (true) or the previous one.
+    StepFrame(bool),
     /// Playback speed.
     SetSpeed(f64),
     /// Zoom the timeline (factor < 1 zooms in).
@@ -114,6 +123,14 @@ pub enum PlayerMsg {
     Tick,
     /// Re-read the index.
     ReloadIndex,
+    /// Show exactly this time on every camera (a "nearest recording" button).
+    SeekTo(Timestamp),
+    /// Fill the "add a camera" list.
+    ListCameras,
+    /// Review this camera in step with the others.
+    AddCamera(StreamName),
+    /// Take the camera in this place out of the review.
+    RemoveCamera(usize),
 }
 
 /// What the player tells its owner.
@@ -126,8 +143,10 @@ pub enum PlayerOutput {
 /// Results of background work.
 #[derive(Debug)]
 pub enum PlayerCmd {
-    /// The index of the stream opened as the given generation was read.
-    Index(u64, Result<live::Snapshot, String>),
+    /// The index of every camera (in slot order) opened as the given generation was read.
+    Index(u64, Vec<Result<live::Snapshot, String>>),
+    /// The store's streams, for the "add a camera" list.
+    Streams(Result<Vec<StreamName>, String>),
     /// The export job reported.
     Export(JobEvent<f64, ExportSummary>),
 }
@@ -135,7 +154,14 @@ pub enum PlayerCmd {
 /// The player's state.
 pub struct PlayerPage {
     store: Option<Arc<dyn Backend>>,
+    /// The first camera's stream (the only one outside a synchronized review).
     stream: Option<StreamName>,
+    /// Every camera shown, the first camera first; more than one is a synchronized review.
+    slots: Vec<cameras::Slot>,
+    /// The cells of a synchronized review, one per slot.
+    cells: Vec<cameras::CameraCell>,
+    /// For each camera of the player, its slot (failed cameras are left out of the player).
+    active: Vec<usize>,
     player: Option<Player>,
     throttle: ScrubThrottle,
     /// The stream is being written (from the last index read).
@@ -171,6 +197,9 @@ impl Component for PlayerPage {
         let model = PlayerPage {
             store: None,
             stream: None,
+            slots: Vec::new(),
+            cells: Vec::new(),
+            active: Vec::new(),
             player: None,
             throttle: ScrubThrottle::new(SCRUB_INTERVAL),
             recording: false,
@@ -199,7 +228,7 @@ impl Component for PlayerPage {
             PlayerMsg::JumpRange { next } => self.jump_range(w, next, &sender),
             PlayerMsg::GoStart => self.go_start(w),
             PlayerMsg::GoLive => self.go_live(w),
-            PlayerMsg::StepFrame => self.step_frame(),
+            PlayerMsg::StepFrame(forward) => self.step_frame(forward),
             PlayerMsg::SetSpeed(rate) => self.set_speed(rate),
             PlayerMsg::Zoom(factor) => w.timeline.zoom(factor),
             PlayerMsg::ShowGoto => {
@@ -216,6 +245,10 @@ impl Component for PlayerPage {
             PlayerMsg::Engine(generation, event) => self.on_engine(w, generation, event, &sender),
             PlayerMsg::Tick => self.tick(w),
             PlayerMsg::ReloadIndex => self.reload_index(&sender),
+            PlayerMsg::SeekTo(t) => self.seek(w, t),
+            PlayerMsg::ListCameras => self.list_cameras(&sender),
+            PlayerMsg::AddCamera(stream) => self.add_camera(w, stream, &sender),
+            PlayerMsg::RemoveCamera(slot) => self.remove_camera(w, slot, &sender),
         }
     }
 
@@ -228,6 +261,7 @@ impl Component for PlayerPage {
     ) {
         match msg {
             PlayerCmd::Index(generation, result) => self.on_index(w, generation, result),
+            PlayerCmd::Streams(result) => self.fill_camera_list(w, result),
             PlayerCmd::Export(event) => self.on_export(w, event, &sender),
         }
     }
@@ -259,32 +293,85 @@ impl PlayerPage {
         let _ = sender.output(PlayerOutput::Toast(text));
     }
 
-    /// Opens `req.stream` and starts playing at `req.start`.
+    /// Opens `req.stream` (with `req.others` in step) and starts playing at `req.start`.
     fn open(&mut self, w: &PlayerWidgets, req: OpenRequest, sender: &ComponentSender<Self>) {
         self.close(w);
         // A clip marked on another stream means nothing here.
         w.timeline.set_selection(ClipSelection::default());
+        self.store = Some(req.store);
+        self.slots = std::iter::once(req.stream)
+            .chain(req.others)
+            .fold(Vec::new(), |mut v: Vec<StreamName>, s| {
+                if !v.contains(&s) && v.len() < crate::engine::player::MAX_CAMERAS {
+                    v.push(s);
+                }
+                v
+            })
+            .into_iter()
+            .map(|stream| cameras::Slot { stream, error: None })
+            .collect();
+        self.start_player(w, req.start, true, sender);
+        if let Some(player) = &self.player {
+            player.start_at_rate(req.start, req.speed);
+            let index = SPEEDS.iter().position(|s| (s - player.rate()).abs() < 1e-9);
+            w.speed
+                .set_selected(index.map_or(NORMAL_SPEED_INDEX, |i| i as u32));
+        }
+        self.reload_index(sender);
+    }
+
+    /// (Re)builds the player for the slots that have not failed, at `start`, playing or paused.
+    fn start_player(
+        &mut self,
+        w: &PlayerWidgets,
+        start: StartAt,
+        play: bool,
+        sender: &ComponentSender<Self>,
+    ) {
+        self.player = None;
         self.generation += 1;
         let generation = self.generation;
-        // Live opens at the newest key frame and then takes the same path as the Live button.
-        self.live_when_ready = req.start == StartAt::Live;
+        self.stream = self.slots.first().map(|s| s.stream.clone());
+        self.active = (0..self.slots.len())
+            .filter(|&i| self.slots[i].error.is_none())
+            .collect();
+        self.build_cells(w, sender);
+        let streams: Vec<StreamName> = self
+            .active
+            .iter()
+            .map(|&i| self.slots[i].stream.clone())
+            .collect();
+        if streams.is_empty() {
+            self.show_error(w, &gettext("No camera can be played"), "");
+            return;
+        }
+        // Live opens at the newest key frame and then takes the same path as the Live button; several
+        // cameras are lined up on the live edge by the engine.
+        self.live_when_ready = start == StartAt::Live && streams.len() == 1;
+        let Some(store) = self.store.clone() else { return };
         let events = sender.input_sender().clone();
-        let player = Player::new(req.store.clone(), &req.stream, req.start, move |event| {
+        let player = Player::with_cameras(store, &streams, start, move |event| {
             events.emit(PlayerMsg::Engine(generation, event));
         });
-        self.store = Some(req.store);
-        self.stream = Some(req.stream);
         match player {
             Ok(player) => {
-                w.picture.set_paintable(Some(player.paintable()));
+                if self.slots.len() == 1 {
+                    w.picture.set_paintable(Some(player.paintable()));
+                }
+                for (camera, &slot) in player.cameras().iter().zip(&self.active) {
+                    if let Some(cell) = self.cells.get(slot) {
+                        cell.picture.set_paintable(Some(camera.paintable()));
+                    }
+                }
                 w.stack.set_visible_child_name("video");
                 self.error = None;
-                player.play();
+                if play {
+                    player.play();
+                }
                 self.player = Some(player);
             }
             Err(e) => self.show_error(w, &gettext("Playback could not start"), &format!("{e:#}")),
         }
-        self.reload_index(sender);
     }
 
     /// Stops playback and releases the stream.
@@ -292,6 +379,9 @@ impl PlayerPage {
         self.stream = None;
         self.recording = false;
         w.picture.set_paintable(gtk::gdk::Paintable::NONE);
+        for cell in &self.cells {
+            cell.picture.set_paintable(gtk::gdk::Paintable::NONE);
+        }
         self.player = None;
     }
 
@@ -300,7 +390,7 @@ impl PlayerPage {
         w.error_page.set_description(Some(message));
         w.error_detail.set_label(detail);
         self.error = Some(message.to_owned());
-        self.report(w, None, false, "not-recording");
+        self.report(w, &[], None, false, "not-recording");
         w.stack.set_visible_child_name("error");
     }
 
@@ -327,6 +417,11 @@ impl PlayerPage {
                 self.tick(w);
             }
             PlayerEvent::Ended => self.toast(sender, gettext("End of the recording")),
+            PlayerEvent::CameraFailed {
+                camera,
+                message,
+                detail,
+            } => self.camera_failed(w, camera, &message, &detail, sender),
             PlayerEvent::Refused(text) => self.toast(sender, text),
             PlayerEvent::Error { message, detail } => {
                 let stream = self.stream.as_ref().map(|s| s.to_string()).unwrap_or_default();

@@ -83,9 +83,9 @@ impl PlayerPage {
         }
     }
 
-    pub(super) fn step_frame(&self) {
+    pub(super) fn step_frame(&self, forward: bool) {
         if let Some(player) = &self.player {
-            player.step_frame();
+            player.step_frame(forward);
         }
     }
 

@@ -35,8 +35,8 @@ pub fn osd_label(css: &str, text: Option<&str>, halign: gtk::Align, valign: gtk:
     label
 }
 
-/// `picture` with `labels` over it.
-pub fn overlay(picture: &gtk::Picture, labels: &[&gtk::Label]) -> gtk::Overlay {
+/// `picture` (or any video area) with `labels` over it.
+pub fn overlay(picture: &impl IsA<gtk::Widget>, labels: &[&gtk::Label]) -> gtk::Overlay {
     let overlay = gtk::Overlay::new();
     overlay.set_child(Some(picture));
     for label in labels {

@@ -11,7 +11,12 @@ use crate::ui::timeline::TimelineWidget;
 /// The widgets the player updates.
 pub struct PlayerWidgets {
     pub(super) stack: gtk::Stack,
+    /// One camera's picture, or the grid of a synchronized review's cameras.
+    pub(super) views: gtk::Stack,
     pub(super) picture: gtk::Picture,
+    pub(super) grid: gtk::Grid,
+    pub(super) add_camera: gtk::MenuButton,
+    pub(super) add_list: gtk::ListBox,
     pub(super) error_page: adw::StatusPage,
     pub(super) error_detail: gtk::Label,
     pub(super) live_badge: gtk::Label,
@@ -77,6 +82,42 @@ fn export_row(sender: &ComponentSender<PlayerPage>) -> (gtk::Revealer, gtk::Labe
     (revealer, label, bar)
 }
 
+/// "Add a camera": a popover listing the store's other streams, filled when it opens.
+fn add_camera_button(sender: &ComponentSender<PlayerPage>) -> (gtk::MenuButton, gtk::ListBox) {
+    let list = gtk::ListBox::builder()
+        .selection_mode(gtk::SelectionMode::None)
+        .build();
+    list.add_css_class("boxed-list");
+    let s = sender.clone();
+    list.connect_row_activated(move |_, row| {
+        if let Some(name) = row.widget_name().strip_prefix("stream:") {
+            if let Ok(stream) = hindsight_store::StreamName::parse(name) {
+                s.input(PlayerMsg::AddCamera(stream));
+            }
+        }
+    });
+    let scrolled = gtk::ScrolledWindow::builder()
+        .child(&list)
+        .hscrollbar_policy(gtk::PolicyType::Never)
+        .propagate_natural_height(true)
+        .max_content_height(360)
+        .min_content_width(260)
+        .build();
+    let body = gtk::Box::new(gtk::Orientation::Vertical, 6);
+    body.append(&gtk::Label::new(Some(&gettext("Review in step with"))));
+    body.append(&scrolled);
+    let popover = gtk::Popover::builder().child(&body).build();
+    let s = sender.clone();
+    popover.connect_show(move |_| s.input(PlayerMsg::ListCameras));
+    let button = gtk::MenuButton::builder()
+        .icon_name("camera-video-symbolic")
+        .tooltip_text(gettext("Add a camera to review in step"))
+        .popover(&popover)
+        .build();
+    button.add_css_class("flat");
+    (button, list)
+}
+
 /// Builds the page into `root` and returns the widgets the player updates.
 pub fn build(root: &gtk::Box, sender: &ComponentSender<PlayerPage>) -> PlayerWidgets {
     let error_detail = gtk::Label::builder().selectable(true).wrap(true).build();
@@ -91,10 +132,19 @@ pub fn build(root: &gtk::Box, sender: &ComponentSender<PlayerPage>) -> PlayerWid
         .title(gettext("Cannot Play This Stream"))
         .child(&error_detail)
         .build();
+    let grid = gtk::Grid::builder()
+        .row_homogeneous(true)
+        .column_homogeneous(true)
+        .row_spacing(2)
+        .column_spacing(2)
+        .build();
+    let views = gtk::Stack::new();
+    views.add_named(&picture, Some("single"));
+    views.add_named(&grid, Some("grid"));
     // The video, and the error page in its place when playback fails.
     let stack = gtk::Stack::new();
     stack.add_named(
-        &video::overlay(&picture, &[&live_badge, &behind_label]),
+        &video::overlay(&views, &[&live_badge, &behind_label]),
         Some("video"),
     );
     stack.add_named(&error_page, Some("error"));
@@ -177,8 +227,14 @@ pub fn build(root: &gtk::Box, sender: &ComponentSender<PlayerPage>) -> PlayerWid
             sender,
             || PlayerMsg::JumpRange { next: true },
         ),
+        action_button(
+            "go-previous-symbolic",
+            &gettext("Previous frame (,)"),
+            sender,
+            || PlayerMsg::StepFrame(false),
+        ),
         action_button("go-next-symbolic", &gettext("Next frame (.)"), sender, || {
-            PlayerMsg::StepFrame
+            PlayerMsg::StepFrame(true)
         }),
     ];
     for w in &transport {
@@ -201,6 +257,8 @@ pub fn build(root: &gtk::Box, sender: &ComponentSender<PlayerPage>) -> PlayerWid
         || PlayerMsg::Zoom(0.5),
     ));
     controls.append(&goto_button);
+    let (add_camera, add_list) = add_camera_button(sender);
+    controls.append(&add_camera);
     controls.append(&action_button(
         "document-save-symbolic",
         &gettext("Export the marked clip (Ctrl+E)"),
@@ -221,7 +279,11 @@ pub fn build(root: &gtk::Box, sender: &ComponentSender<PlayerPage>) -> PlayerWid
 
     PlayerWidgets {
         stack,
+        views,
         picture,
+        grid,
+        add_camera,
+        add_list,
         error_page,
         error_detail,
         live_badge,
