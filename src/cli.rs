@@ -133,6 +133,13 @@ pub enum Command {
         #[arg(long)]
         layout: Option<String>,
     },
+    /// Open the app on a case folder (from `hindsight export --case` or the app): its cameras, range and signer,
+    /// and whether it verifies (against the streams in --store too, when it was exported from that store).
+    Open {
+        /// The case folder.
+        #[arg(value_name = "CASE")]
+        case: std::path::PathBuf,
+    },
     /// Copy a stream's data and index byte for byte to another stream, e.g. between the embedded store and
     /// Pravega. Locations are STORE/SCOPE/STREAM (STORE: a directory, file:///dir, tcp://host:port or
     /// tls://host:port) or a bare SCOPE/STREAM in the --store store.

@@ -233,6 +233,18 @@ fn run_command(store: Option<&str>, command: Command) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Open { case } => {
+            if !cmd::case::is_case(&case.to_string_lossy()) {
+                anyhow::bail!("{} is not a case: it has no case.json", case.display());
+            }
+            let store = open_store(store)?;
+            ui::run(
+                store,
+                settings::Settings::open(),
+                ui::window::StartView::Case(case),
+            );
+            Ok(())
+        }
         Command::Copy {
             source,
             destination,

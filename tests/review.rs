@@ -17,6 +17,15 @@ use serde_json::Value;
 
 const SEC: u64 = 1_000_000_000;
 
+/// One test at a time: the alignment test measures what the sinks show, and a second app decoding four cameras
+/// on the same two cores would make it measure the machine instead.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    // A test that failed while holding the lock poisoned it; the next test still runs alone.
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// Records `seconds` of one test pattern at `fps` into every stream of `streams` at once (one encoder, a tee
 /// after the muxer: the same frames with the same times in each), stamped from `base` on.
 fn record_same_source(store: &Path, streams: &[&str], seconds: u32, fps: u32, base: Timestamp) {
@@ -68,6 +77,7 @@ fn all_shown(s: &Value, n: usize) -> bool {
 
 #[test]
 fn four_cameras_stay_within_a_frame_for_ten_minutes() {
+    let _serial = serial();
     let work = tempfile::tempdir().expect("tempdir");
     let store = work.path().join("store");
     let names = ["same/a", "same/b", "same/c", "same/d"];
@@ -138,6 +148,7 @@ fn four_cameras_stay_within_a_frame_for_ten_minutes() {
 
 #[test]
 fn stepping_and_cameras_without_footage() {
+    let _serial = serial();
     let work = tempfile::tempdir().expect("tempdir");
     let store = work.path().join("store");
     let base = Timestamp::now().saturating_sub(Duration::from_secs(3600));
@@ -150,24 +161,26 @@ fn stepping_and_cameras_without_footage() {
     record_same_source(&store, &["step/gap"], 10, 15, resumed);
 
     let x = PrivateDisplay::start();
+    let open_at = |offset: Duration, status: &str| {
+        let at_text = base.saturating_add(offset).to_rfc3339();
+        App::start_on(
+            &x.name,
+            &store,
+            &[
+                "play",
+                "--at",
+                &at_text,
+                "step/a",
+                "step/b",
+                "step/late",
+                "step/gap",
+            ],
+            work.path().join(status),
+            &[("GSETTINGS_BACKEND", Path::new("memory"))],
+        )
+    };
     // Opened at 5.5 s: step/late has not started and step/gap has footage.
-    let at = base.saturating_add(Duration::from_millis(5_500));
-    let at_text = at.to_rfc3339();
-    let app = App::start_on(
-        &x.name,
-        &store,
-        &[
-            "play",
-            "--at",
-            &at_text,
-            "step/a",
-            "step/b",
-            "step/late",
-            "step/gap",
-        ],
-        work.path().join("status.json"),
-        &[("GSETTINGS_BACKEND", Path::new("memory"))],
-    );
+    let app = open_at(Duration::from_millis(5_500), "status.json");
     let s = app.wait_for("the cameras at 5.5 s", Duration::from_secs(30), |s| {
         let c = cameras(s);
         c.len() == 4 && frame_ns(&c[0]) > 0 && frame_ns(&c[3]) > 0 && c[2]["recorded"] == false
@@ -185,24 +198,8 @@ fn stepping_and_cameras_without_footage() {
     x.screenshot(&work.path().join("review-absent.png"));
     drop(app);
 
-    // Paused in step/gap's gap at 15 s: it has no footage, with both neighbours as buttons.
-    let at = base.saturating_add(Duration::from_secs(25));
-    let at_text = at.to_rfc3339();
-    let app = App::start_on(
-        &x.name,
-        &store,
-        &[
-            "play",
-            "--at",
-            &at_text,
-            "step/a",
-            "step/b",
-            "step/late",
-            "step/gap",
-        ],
-        work.path().join("status2.json"),
-        &[("GSETTINGS_BACKEND", Path::new("memory"))],
-    );
+    // Opened at 25 s, in step/gap's gap: it has no footage, with both neighbours as buttons.
+    let app = open_at(Duration::from_secs(25), "status2.json");
     let s = app.wait_for("three cameras at 25 s", Duration::from_secs(30), |s| {
         let c = cameras(s);
         c.len() == 4 && (0..3).all(|i| frame_ns(&c[i]) > 0) && c[3]["recorded"] == false
@@ -257,4 +254,135 @@ fn stepping_and_cameras_without_footage() {
     let s = step("comma", key - period);
     eprintln!("stepped back across the key frame at {key}: {s}");
     drop(app);
+}
+
+#[test]
+fn a_review_exports_a_case_that_verifies() {
+    let _serial = serial();
+    let work = tempfile::tempdir().expect("tempdir");
+    let store = work.path().join("store");
+    let home = work.path().join("home");
+    std::fs::create_dir_all(&home).expect("home");
+    let base = Timestamp::now().saturating_sub(Duration::from_secs(3600));
+    record_same_source(&store, &["case/a", "case/b"], 20, 15, base);
+
+    let x = PrivateDisplay::start();
+    let at = base.saturating_add(Duration::from_secs(5));
+    let at_text = at.to_rfc3339();
+    // The dialog offers the home folder (there is no Videos folder); the installation's key is made under it.
+    let data = home.join(".local/share");
+    let app = App::start_on(
+        &x.name,
+        &store,
+        &["play", "--at", &at_text, "case/a", "case/b"],
+        work.path().join("status.json"),
+        &[
+            ("GSETTINGS_BACKEND", Path::new("memory")),
+            ("HOME", &home),
+            ("XDG_DATA_HOME", &data),
+            ("XDG_CONFIG_HOME", &home.join(".config")),
+        ],
+    );
+    app.wait_for("two cameras playing", Duration::from_secs(30), |s| {
+        all_shown(s, 2) && s["playing"] == true
+    });
+    // Mark about two seconds: I, play on, O; then Ctrl+E and accept the folder name offered.
+    x.click(640, 300, 1);
+    x.key("i");
+    let marked = frame_ns(&cameras(&app.status().expect("status"))[0]);
+    app.wait_for("two seconds played", Duration::from_secs(20), |s| {
+        frame_ns(&cameras(s)[0]) > marked + 2 * SEC
+    });
+    x.key("o");
+    x.key("ctrl+e");
+    std::thread::sleep(Duration::from_secs(2));
+    x.screenshot(&work.path().join("review-case-dialog.png"));
+    x.key("Return");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let case = loop {
+        let found = std::fs::read_dir(&home)
+            .expect("home")
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.join("case.json").is_file());
+        if let Some(dir) = found {
+            break dir;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no case folder in {}",
+            home.display()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let name = case
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    assert!(
+        name.starts_with("case-case-a-"),
+        "the folder offered is named for the case: {name}"
+    );
+    for file in ["case_a.mp4", "case_b.mp4"] {
+        assert!(case.join(file).is_file(), "{file} in {}", case.display());
+    }
+    x.screenshot(&work.path().join("review-case-done.png"));
+    drop(app);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hindsight"))
+        .arg("--store")
+        .arg(&store)
+        .arg("verify")
+        .arg(&case)
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .output()
+        .expect("hindsight verify");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "the case verifies: {text}");
+    assert!(
+        text.contains("this installation's key"),
+        "signed with the key made by the app: {text}"
+    );
+
+    // The app opens the case with its verdict; a changed byte in the manifest turns it to "not verified".
+    let env = [
+        ("GSETTINGS_BACKEND", Path::new("memory")),
+        ("HOME", home.as_path()),
+        ("XDG_CONFIG_HOME", &home.join(".config")),
+    ];
+    let case_text = case.to_string_lossy().into_owned();
+    let app = App::start_on(
+        &x.name,
+        &store,
+        &["open", &case_text],
+        work.path().join("status-case.json"),
+        &env,
+    );
+    let s = app.wait_for("the case verified", Duration::from_secs(30), |s| {
+        s["view"] == "case" && s["state"] != "checking"
+    });
+    assert_eq!(s["state"], "verified", "{s}");
+    assert_eq!(s["compared_with_store"], true, "{s}");
+    assert_eq!(s["cameras"].as_array().map(Vec::len), Some(2), "{s}");
+    std::thread::sleep(Duration::from_millis(500));
+    x.screenshot(&work.path().join("case-verified.png"));
+    drop(app);
+    let manifest = case.join("case.json");
+    let original = std::fs::read_to_string(&manifest).expect("manifest");
+    let altered = original.replacen("case/b", "case/x", 1);
+    assert_ne!(altered, original);
+    std::fs::write(&manifest, altered).expect("alter the manifest");
+    let app = App::start_on(
+        &x.name,
+        &store,
+        &["open", &case_text],
+        work.path().join("status-altered.json"),
+        &env,
+    );
+    let s = app.wait_for("the altered case checked", Duration::from_secs(30), |s| {
+        s["view"] == "case" && s["state"] != "checking"
+    });
+    assert_eq!(s["state"], "not-verified", "{s}");
+    assert!(s["problems"].as_array().is_some_and(|p| !p.is_empty()), "{s}");
+    std::thread::sleep(Duration::from_millis(500));
+    x.screenshot(&work.path().join("case-altered.png"));
 }

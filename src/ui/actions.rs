@@ -10,6 +10,9 @@ use crate::config;
 /// The primary menu (GNOME HIG): preferences, shortcuts, about.
 pub fn main_menu() -> gtk::gio::Menu {
     let menu = gtk::gio::Menu::new();
+    let open = gtk::gio::Menu::new();
+    open.append(Some(&gettext("_Open Case…")), Some("win.open-case"));
+    menu.append_section(None, &open);
     let section = gtk::gio::Menu::new();
     section.append(Some(&gettext("_Preferences")), Some("win.preferences"));
     section.append(
@@ -21,8 +24,13 @@ pub fn main_menu() -> gtk::gio::Menu {
     menu
 }
 
-/// Adds `win.about`, `win.preferences` (calling `preferences`) and `app.quit` with their accelerators.
-pub fn install(window: &adw::ApplicationWindow, preferences: impl Fn(&adw::ApplicationWindow) + 'static) {
+/// Adds `win.about`, `win.preferences` (calling `preferences`), `win.open-case` (calling `open_case`) and
+/// `app.quit` with their accelerators.
+pub fn install(
+    window: &adw::ApplicationWindow,
+    preferences: impl Fn(&adw::ApplicationWindow) + 'static,
+    open_case: impl Fn(&adw::ApplicationWindow) + 'static,
+) {
     let about = gtk::gio::SimpleAction::new("about", None);
     let w = window.downgrade();
     about.connect_activate(move |_, _| {
@@ -41,6 +49,15 @@ pub fn install(window: &adw::ApplicationWindow, preferences: impl Fn(&adw::Appli
     });
     window.add_action(&prefs);
 
+    let case = gtk::gio::SimpleAction::new("open-case", None);
+    let w = window.downgrade();
+    case.connect_activate(move |_, _| {
+        if let Some(w) = w.upgrade() {
+            open_case(&w);
+        }
+    });
+    window.add_action(&case);
+
     if let Some(app) = window.application() {
         let quit = gtk::gio::SimpleAction::new("quit", None);
         let w = window.downgrade();
@@ -53,6 +70,7 @@ pub fn install(window: &adw::ApplicationWindow, preferences: impl Fn(&adw::Appli
         app.add_action(&quit);
         app.set_accels_for_action("app.quit", &["<Control>q"]);
         app.set_accels_for_action("win.preferences", &["<Control>comma"]);
+        app.set_accels_for_action("win.open-case", &["<Control>o"]);
         app.set_accels_for_action("win.show-help-overlay", &["<Control>question"]);
     }
 }

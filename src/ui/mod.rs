@@ -2,6 +2,7 @@
 //! directly: blocking store access runs in relm4 commands off the main thread.
 
 mod actions;
+mod case_view;
 mod i18n;
 mod jobs;
 mod library;

@@ -1,10 +1,11 @@
 //! Automation hook: with `HINDSIGHT_STATUS_FILE=PATH` the app writes what it shows to PATH as one JSON object
 //! on every tick, replaced atomically: the player (stream, position, live state, the text over the video,
-//! error) or the wall (every tile's stream, state, frame time and place in the window). GUI tests read this
+//! error) or the wall (every tile's stream, state, frame time and place in the window), and an open case
+//! window's verdict. GUI tests read this
 //! file instead of scraping pixels; scripts can use it the same way.
 
 use std::path::PathBuf;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use serde::Serialize;
 
@@ -76,24 +77,92 @@ pub struct WallReport {
     pub tiles: Vec<TileReport>,
 }
 
+/// The case window's verdict, while one is open.
+#[derive(Debug, Serialize, Clone, PartialEq, Eq)]
+pub struct CaseStatus {
+    /// The case folder.
+    pub dir: String,
+    /// `checking`, `verified` or `not-verified`.
+    pub state: String,
+    /// The cameras' streams with frames matched of frames, `SCOPE/STREAM: M/N`.
+    pub cameras: Vec<String>,
+    /// The stored streams were compared as well.
+    pub compared_with_store: bool,
+    /// What does not verify.
+    pub problems: Vec<String>,
+}
+
+impl CaseStatus {
+    /// While the check runs.
+    pub fn checking(dir: &str) -> Self {
+        CaseStatus {
+            dir: dir.to_owned(),
+            state: "checking".into(),
+            cameras: Vec::new(),
+            compared_with_store: false,
+            problems: Vec::new(),
+        }
+    }
+
+    /// Once the check ended.
+    pub fn from_report(dir: &str, report: &crate::engine::case::CaseReport, compared: bool) -> Self {
+        CaseStatus {
+            dir: dir.to_owned(),
+            state: if report.is_intact() {
+                "verified"
+            } else {
+                "not-verified"
+            }
+            .into(),
+            cameras: report
+                .cameras
+                .iter()
+                .map(|c| format!("{}: {}/{}", c.stream, c.frames_matched, c.frames))
+                .collect(),
+            compared_with_store: compared,
+            problems: report.problems.clone(),
+        }
+    }
+}
+
+fn case_slot() -> &'static Mutex<Option<CaseStatus>> {
+    static CASE: OnceLock<Mutex<Option<CaseStatus>>> = OnceLock::new();
+    CASE.get_or_init(|| Mutex::new(None))
+}
+
+/// Records the case window's verdict (`None`: closed), and writes it at once: the library behind it writes
+/// nothing by itself.
+pub fn set_case(case: Option<CaseStatus>) {
+    *case_slot().lock().unwrap_or_else(|e| e.into_inner()) = case.clone();
+    if let Some(case) = case {
+        write_tagged("case", &case);
+    }
+}
+
 fn path() -> Option<&'static PathBuf> {
     static PATH: OnceLock<Option<PathBuf>> = OnceLock::new();
     PATH.get_or_init(|| std::env::var_os("HINDSIGHT_STATUS_FILE").map(PathBuf::from))
         .as_ref()
 }
 
-/// `view` names what is shown (`player` or `wall`); the report's fields stay at the top level.
+/// `view` names what is shown (`player`, `wall` or `case`); the report's fields stay at the top level. An open
+/// case window's verdict rides along with the view behind it.
 #[derive(Serialize)]
 struct Tagged<'a, T: Serialize> {
     view: &'a str,
     #[serde(flatten)]
     report: &'a T,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    case: Option<CaseStatus>,
 }
 
 fn write_tagged<T: Serialize>(view: &str, report: &T) {
     let Some(path) = path() else { return };
     let tmp = path.with_extension("tmp");
-    let result = serde_json::to_vec(&Tagged { view, report })
+    let case = (view != "case")
+        .then(|| case_slot().lock().unwrap_or_else(|e| e.into_inner()).clone())
+        .flatten();
+    let result = serde_json::to_vec(&Tagged { view, report, case })
         .map_err(std::io::Error::other)
         .and_then(|bytes| std::fs::write(&tmp, bytes))
         .and_then(|()| std::fs::rename(&tmp, path));

@@ -238,6 +238,17 @@ impl ClipSelection {
 
 /// A file name for an exported clip: the stream and the clip's local start time, safe on any file system.
 pub fn clip_file_name(stream: &str, start_local: &str) -> String {
+    format!("{}.mp4", portable_name(stream, start_local))
+}
+
+/// The folder offered for a case export whose first camera is `stream`, e.g.
+/// `case-site-cam1-2024-05-01-12-00-00`.
+pub fn case_folder_name(stream: &str, start_local: &str) -> String {
+    format!("case-{}", portable_name(stream, start_local))
+}
+
+/// `stream` and `start_local` with anything but ASCII letters, digits, `-` and `_` made a `-`.
+fn portable_name(stream: &str, start_local: &str) -> String {
     let clean = |s: &str| -> String {
         s.chars()
             .map(|c| {
@@ -249,7 +260,7 @@ pub fn clip_file_name(stream: &str, start_local: &str) -> String {
             })
             .collect()
     };
-    format!("{}-{}.mp4", clean(stream), clean(start_local))
+    format!("{}-{}", clean(stream), clean(start_local))
 }
 
 #[cfg(test)]
@@ -389,6 +400,10 @@ mod tests {
         assert_eq!(
             clip_file_name("site/cam1", "2024-05-01 12:00:00"),
             "site-cam1-2024-05-01-12-00-00.mp4"
+        );
+        assert_eq!(
+            case_folder_name("site/cam1", "2024-05-01 12:00:00"),
+            "case-site-cam1-2024-05-01-12-00-00"
         );
     }
 }

@@ -89,6 +89,8 @@ pub enum StartView {
     Play(StreamName, Vec<StreamName>, StartAt, f64),
     /// These streams on a wall (`hindsight wall`).
     Wall(Vec<StreamName>, Option<Layout>),
+    /// A case folder in the case window over the library (`hindsight open CASE`).
+    Case(std::path::PathBuf),
 }
 
 /// Results of background work.
@@ -283,6 +285,13 @@ impl Component for Window {
         match show {
             StartView::Play(name, others, start, speed) => model.open_player_with(name, others, start, speed),
             StartView::Wall(..) => pages.set_visible_child_name("wall"),
+            StartView::Case(dir) => {
+                // Over the window once it is shown.
+                let (window, store) = (root.clone(), model.store.clone());
+                gtk::glib::idle_add_local_once(move || {
+                    super::case_view::open(Some(window.upcast_ref()), dir, store)
+                });
+            }
             StartView::Library => {}
         }
         let toasts = &model.toasts;
@@ -299,10 +308,15 @@ impl Component for Window {
             model.store.uri(),
             sender.input_sender().clone(),
         );
-        actions::install(&root, move |w| {
-            let input = input.clone();
-            preferences::show(w, &settings, &uri, move |text| input.emit(Msg::Toast(text)));
-        });
+        let store = model.store.clone();
+        actions::install(
+            &root,
+            move |w| {
+                let input = input.clone();
+                preferences::show(w, &settings, &uri, move |text| input.emit(Msg::Toast(text)));
+            },
+            move |w| super::case_view::choose(w, store.clone()),
+        );
         ComponentParts { model, widgets }
     }
 

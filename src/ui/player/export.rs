@@ -1,5 +1,6 @@
 //! Clip export from the player: marks (I/O or Shift-drag), the save dialog, and the export as an engine
-//! [`Job`] with a progress row and Cancel; the same engine code as `hindsight export`.
+//! [`Job`] with a progress row and Cancel; the same engine code as `hindsight export`. A synchronized review
+//! exports a case of all its cameras instead ([`super::case_export`]), through the same dialog and row.
 
 use std::path::PathBuf;
 
@@ -14,12 +15,13 @@ use crate::human;
 use crate::ui::i18n::i18n_f;
 use crate::ui::jobs;
 use crate::ui::localtime;
-use crate::ui::timeline_model::{clip_file_name, ClipSelection};
+use crate::ui::timeline_model::{case_folder_name, clip_file_name, ClipSelection};
 
 /// The export running now.
 pub(super) struct ExportJob {
     pub(super) canceller: Canceller,
-    output: PathBuf,
+    /// The clip's file or the case's folder.
+    pub(super) output: PathBuf,
 }
 
 impl PlayerPage {
@@ -55,7 +57,8 @@ impl PlayerPage {
         }
     }
 
-    /// Asks where to save the marked clip; the answer comes back as [`PlayerMsg::ExportTo`].
+    /// Asks where to save the marked clip (or, with several cameras, the case folder); the answer comes back as
+    /// [`PlayerMsg::ExportTo`].
     pub(super) fn export_clip(&mut self, w: &PlayerWidgets, root: &gtk::Box, sender: &ComponentSender<Self>) {
         let Some(stream) = self.stream.clone() else { return };
         if self.export.is_some() {
@@ -76,9 +79,22 @@ impl PlayerPage {
             );
             return;
         };
+        let start = localtime::format(from);
+        let case = self.slots.len() > 1;
+        let (title, name) = if case {
+            (
+                gettext("Export Case"),
+                case_folder_name(&stream.to_string(), &start),
+            )
+        } else {
+            (
+                gettext("Export Clip"),
+                clip_file_name(&stream.to_string(), &start),
+            )
+        };
         let parent = root.root().and_then(|r| r.downcast::<gtk::Window>().ok());
         let dialog = gtk::FileChooserNative::new(
-            Some(&gettext("Export Clip")),
+            Some(&title),
             parent.as_ref(),
             gtk::FileChooserAction::Save,
             Some(&gettext("_Export")),
@@ -92,12 +108,14 @@ impl PlayerPage {
         if let Err(e) = dialog.set_current_folder(Some(&gtk::gio::File::for_path(&folder))) {
             tracing::debug!(error = %e, folder = %folder.display(), "cannot preselect the folder");
         }
-        dialog.set_current_name(&clip_file_name(&stream.to_string(), &localtime::format(from)));
-        let filter = gtk::FileFilter::new();
-        filter.set_name(Some(&gettext("MP4 video")));
-        filter.add_mime_type("video/mp4");
-        filter.add_suffix("mp4");
-        dialog.add_filter(&filter);
+        dialog.set_current_name(&name);
+        if !case {
+            let filter = gtk::FileFilter::new();
+            filter.set_name(Some(&gettext("MP4 video")));
+            filter.add_mime_type("video/mp4");
+            filter.add_suffix("mp4");
+            dialog.add_filter(&filter);
+        }
         let input = sender.input_sender().clone();
         dialog.connect_response(move |d, response| {
             let path = (response == gtk::ResponseType::Accept)
@@ -118,6 +136,14 @@ impl PlayerPage {
         sender: &ComponentSender<Self>,
     ) {
         self.save_dialog = None;
+        if self.export.is_some() {
+            self.toast(sender, gettext("An export is already running"));
+            return;
+        }
+        if let (Some(dir), true) = (&path, self.slots.len() > 1) {
+            self.case_to(w, dir.clone(), sender);
+            return;
+        }
         let (Some(output), Some(store), Some(stream), Some((from, to))) = (
             path,
             self.store.clone(),
@@ -126,10 +152,6 @@ impl PlayerPage {
         ) else {
             return;
         };
-        if self.export.is_some() {
-            self.toast(sender, gettext("An export is already running"));
-            return;
-        }
         let opts = ExportOptions {
             store,
             stream,
@@ -147,20 +169,40 @@ impl PlayerPage {
                 return;
             }
         };
-        self.export = Some(ExportJob {
-            canceller: job.canceller(),
-            output: output.clone(),
-        });
-        jobs::forward(sender, job, PlayerCmd::Export);
         let name = output
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        w.export_label
-            .set_label(&format!("{} {name}", gettext("Exporting")));
+        self.start_export_row(
+            w,
+            job.canceller(),
+            output,
+            &format!("{} {name}", gettext("Exporting")),
+        );
+        jobs::forward(sender, job, PlayerCmd::Export);
+    }
+
+    /// Shows the progress row of an export that has just started.
+    pub(super) fn start_export_row(
+        &mut self,
+        w: &PlayerWidgets,
+        canceller: Canceller,
+        output: PathBuf,
+        text: &str,
+    ) {
+        self.export = Some(ExportJob { canceller, output });
+        w.export_label.set_label(text);
         w.export_bar.set_fraction(0.0);
         w.export_row.set_visible(true);
         w.export_row.set_reveal_child(true);
+    }
+
+    /// Hides the progress row of the export that ended, and hands it back (`None`: none was running).
+    pub(super) fn finish_export_row(&mut self, w: &PlayerWidgets) -> Option<ExportJob> {
+        let job = self.export.take()?;
+        w.export_row.set_reveal_child(false);
+        w.export_row.set_visible(false);
+        Some(job)
     }
 
     /// Stops the running export; its partial file is removed.
@@ -180,9 +222,9 @@ impl PlayerPage {
         match event {
             JobEvent::Progress(fraction) => w.export_bar.set_fraction(fraction),
             JobEvent::Finished(result) => {
-                let Some(job) = self.export.take() else { return };
-                w.export_row.set_reveal_child(false);
-                w.export_row.set_visible(false);
+                let Some(job) = self.finish_export_row(w) else {
+                    return;
+                };
                 let text = match result {
                     Ok(summary) => format!(
                         "{} {} ({})",

@@ -10,6 +10,7 @@
 //! [`review`] (cameras added for a synchronized review) with [`cameras`] (their cells).
 
 mod cameras;
+mod case_export;
 mod export;
 mod live;
 mod review;
@@ -149,6 +150,8 @@ pub enum PlayerCmd {
     Streams(Result<Vec<StreamName>, String>),
     /// The export job reported.
     Export(JobEvent<f64, ExportSummary>),
+    /// The case export job reported.
+    Case(JobEvent<case_export::CaseProgress, case_export::CaseSummary>),
 }
 
 /// The player's state.
@@ -263,6 +266,7 @@ impl Component for PlayerPage {
             PlayerCmd::Index(generation, result) => self.on_index(w, generation, result),
             PlayerCmd::Streams(result) => self.fill_camera_list(w, result),
             PlayerCmd::Export(event) => self.on_export(w, event, &sender),
+            PlayerCmd::Case(event) => self.on_case(w, event, &sender),
         }
     }
 
