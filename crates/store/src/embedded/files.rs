@@ -83,6 +83,29 @@ pub(super) fn ofd_lock(kind: libc::c_short) -> libc::flock {
     lock
 }
 
+/// Takes the writer lock on `lock` (an OFD write lock on the whole file): `Ok(false)` when another writer holds
+/// it.
+///
+/// A refusal is retried for a short while before it counts: an OFD lock belongs to the open file description,
+/// and a process that forks (any thread of it spawning a child) shares that description with the child until the
+/// child's exec closes the descriptor. A writer dropped in that window still holds its lock for a moment, and
+/// reopening the stream at once, as a recorder restarting does, would be refused by a lock nobody holds.
+pub(super) fn lock_writer(lock: &File) -> Result<bool, nix::errno::Errno> {
+    const PATIENCE: std::time::Duration = std::time::Duration::from_millis(300);
+    let want = ofd_lock(libc::F_WRLCK as libc::c_short);
+    let started = std::time::Instant::now();
+    loop {
+        match fcntl(lock.as_raw_fd(), FcntlArg::F_OFD_SETLK(&want)) {
+            Ok(_) => return Ok(true),
+            Err(nix::errno::Errno::EAGAIN | nix::errno::Errno::EACCES) if started.elapsed() < PATIENCE => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(nix::errno::Errno::EAGAIN | nix::errno::Errno::EACCES) => return Ok(false),
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// True when a writer holds the stream's lock, tested without taking it.
 pub(super) fn writer_active(dir: &Path) -> Option<bool> {
     let file = File::open(dir.join(LOCK_FILE)).ok()?;

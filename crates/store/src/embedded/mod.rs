@@ -14,11 +14,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
-
-use nix::fcntl::{fcntl, FcntlArg};
-use nix::libc;
 
 use crate::backend::{Backend, ByteReader, ByteWriter, StreamInfo};
 use crate::error::{Result, StoreError};
@@ -201,12 +197,9 @@ impl Backend for EmbeddedStore {
             .write(true)
             .open(&lock_path)
             .map_err(io_err("open", &lock_path))?;
-        let want = ofd_lock(libc::F_WRLCK as libc::c_short);
-        match fcntl(lock.as_raw_fd(), FcntlArg::F_OFD_SETLK(&want)) {
-            Ok(_) => {}
-            Err(nix::errno::Errno::EAGAIN | nix::errno::Errno::EACCES) => {
-                return Err(StoreError::WriterBusy(name.clone()))
-            }
+        match files::lock_writer(&lock) {
+            Ok(true) => {}
+            Ok(false) => return Err(StoreError::WriterBusy(name.clone())),
             Err(e) => return Err(io_err("lock", &lock_path)(e.into())),
         }
         if dir.join(SEALED_FILE).exists() {
