@@ -23,7 +23,7 @@ mod settings;
 use gst::glib;
 
 pub use errors::StoreErrorInfo;
-pub use settings::{EndMode, StartMode, TimestampMode};
+pub use settings::{EndMode, RetentionType, StartMode, TimestampMode};
 
 /// Registers both elements with `plugin` (the loadable plugin's init calls this too).
 pub fn register_elements(plugin: Option<&gst::Plugin>) -> Result<(), glib::BoolError> {

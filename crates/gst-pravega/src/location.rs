@@ -15,12 +15,28 @@ use hindsight_store::{Backend, ErrorKind, StoreError, StoreUri, StreamName};
 /// The environment variable the original plugin reads the controller from.
 pub const CONTROLLER_ENV: &str = "PRAVEGA_CONTROLLER_URI";
 
-/// The three properties, as set.
-#[derive(Debug, Clone, Default)]
+/// The location properties, as set: `stream`, `store`, `controller`, and the original plugin's
+/// `allow-create-scope` and `keycloak-file`.
+#[derive(Debug, Clone)]
 pub struct Location {
     stream: Option<String>,
     store: Option<String>,
     controller: Option<String>,
+    allow_create_scope: bool,
+    keycloak_file: Option<String>,
+}
+
+impl Default for Location {
+    fn default() -> Self {
+        Location {
+            stream: None,
+            store: None,
+            controller: None,
+            // The original's default: a writer creates the scope it needs.
+            allow_create_scope: true,
+            keycloak_file: None,
+        }
+    }
 }
 
 /// How a location failed to open: a GStreamer resource error code and the store error behind it, if any.
@@ -60,6 +76,10 @@ const STORE_BLURB: &str = "Store URI: a directory or file:///path (embedded), tc
      XDG data directory";
 const CONTROLLER_BLURB: &str =
     "Pravega controller URI (compatibility with the original plugin); used when store is not set";
+const CREATE_SCOPE_BLURB: &str = "Create the stream's scope when it does not exist (pravegasink; pravegasrc \
+     never creates anything and accepts it for compatibility with the original plugin)";
+const KEYCLOAK_BLURB: &str = "Keycloak service account file of the original plugin: not supported, starting \
+     with it set is an error; give Pravega credentials in the store URI (tcp://user:password@host:9090)";
 
 impl Location {
     /// The param specs of the three properties; `stream_blurb` says what the element does with the stream.
@@ -80,27 +100,45 @@ impl Location {
                 .blurb(CONTROLLER_BLURB)
                 .mutable_ready()
                 .build(),
+            glib::ParamSpecBoolean::builder("allow-create-scope")
+                .nick("Allow create scope")
+                .blurb(CREATE_SCOPE_BLURB)
+                .default_value(true)
+                .mutable_ready()
+                .build(),
+            glib::ParamSpecString::builder("keycloak-file")
+                .nick("Keycloak file")
+                .blurb(KEYCLOAK_BLURB)
+                .mutable_ready()
+                .build(),
         ]
     }
 
-    /// Sets one of the three properties; false when `name` is not one of them.
+    /// Sets one of the location properties; false when `name` is not one of them.
     pub fn set(&mut self, name: &str, value: &glib::Value) -> bool {
+        if name == "allow-create-scope" {
+            self.allow_create_scope = value.get().unwrap_or(true);
+            return true;
+        }
         let slot = match name {
             "stream" => &mut self.stream,
             "store" => &mut self.store,
             "controller" => &mut self.controller,
+            "keycloak-file" => &mut self.keycloak_file,
             _ => return false,
         };
         *slot = value.get().unwrap_or_default();
         true
     }
 
-    /// The value of one of the three properties; `None` when `name` is not one of them.
+    /// The value of one of the location properties; `None` when `name` is not one of them.
     pub fn get(&self, name: &str) -> Option<glib::Value> {
         match name {
             "stream" => Some(self.stream.to_value()),
             "store" => Some(self.store.to_value()),
             "controller" => Some(self.controller.to_value()),
+            "allow-create-scope" => Some(self.allow_create_scope.to_value()),
+            "keycloak-file" => Some(self.keycloak_file.to_value()),
             _ => None,
         }
     }
@@ -127,13 +165,20 @@ impl Location {
     }
 
     /// Opens the store (shared within the process) and validates the stream name. `create_default` makes the
-    /// default embedded store's directory when it is missing (writers); readers get a clear error instead.
+    /// default embedded store's directory when it is missing (writers); readers get a clear error instead. A
+    /// writer with `allow-create-scope=false` is refused when the stream's scope does not exist.
     pub fn open(&self, create_default: bool) -> Result<(Arc<dyn Backend>, StreamName), OpenError> {
         let doing = if create_default {
             gst::ResourceError::OpenWrite
         } else {
             gst::ResourceError::OpenRead
         };
+        if let Some(file) = self.keycloak_file.as_deref().filter(|f| !f.is_empty()) {
+            return Err(OpenError::settings(format!(
+                "keycloak-file={file}: Keycloak authentication is not supported; give the Pravega user and \
+                 password in the store URI instead (tcp://user:password@host:9090)"
+            )));
+        }
         let name = self.stream_name()?;
         let uri = self.store_uri()?;
         let store = if create_default && uri.is_embedded() {
@@ -142,6 +187,22 @@ impl Location {
             uri.open()
         }
         .map_err(|e| OpenError::store("Cannot open store", e, doing))?;
+        if create_default && !self.allow_create_scope {
+            let exists = store
+                .scope_exists(&name)
+                .map_err(|e| OpenError::store("Cannot open store", e, doing))?;
+            if !exists {
+                return Err(OpenError {
+                    code: gst::ResourceError::NotFound,
+                    message: format!(
+                        "Scope {} does not exist in {} and allow-create-scope is false",
+                        name.scope(),
+                        store.uri()
+                    ),
+                    store_error: Some(ErrorKind::NotFound),
+                });
+            }
+        }
         Ok((store, name))
     }
 }

@@ -76,6 +76,8 @@ pub trait Backend: Send + Sync {
     fn create(&self, name: &StreamName) -> Result<()>;
     /// True if the stream exists.
     fn exists(&self, name: &StreamName) -> Result<bool>;
+    /// True if the scope of `name` exists (it may hold no stream yet).
+    fn scope_exists(&self, name: &StreamName) -> Result<bool>;
     /// All streams, sorted.
     fn list(&self) -> Result<Vec<StreamName>>;
     /// Deletes a stream and its bytes.

@@ -460,6 +460,9 @@ impl Backend for Logged {
     fn exists(&self, name: &StreamName) -> hindsight_store::Result<bool> {
         self.inner.exists(name)
     }
+    fn scope_exists(&self, name: &StreamName) -> hindsight_store::Result<bool> {
+        self.inner.scope_exists(name)
+    }
     fn list(&self) -> hindsight_store::Result<Vec<StreamName>> {
         self.inner.list()
     }

@@ -19,7 +19,7 @@ use hindsight_store::retention::RetentionPolicy;
 use crate::fmp4::{Assembler, BufferMeta};
 use crate::lifecycle::{self, lock};
 use crate::location::{self, Location};
-use crate::settings::TimestampMode;
+use crate::settings::{RetentionType, TimestampMode};
 
 mod writing;
 
@@ -53,8 +53,10 @@ struct Settings {
     index_max_sec: f64,
     buffer_size: u32,
     timestamp_mode: TimestampMode,
+    retention_type: RetentionType,
     retention_days: f64,
     retention_bytes: u64,
+    retention_interval_secs: u64,
     timestamp_base: u64,
     hash_chain: bool,
     signing_key: Option<String>,
@@ -69,8 +71,10 @@ impl Default for Settings {
             index_max_sec: DEFAULT_INDEX_MAX_SEC,
             buffer_size: DEFAULT_BUFFER_SIZE,
             timestamp_mode: TimestampMode::RealtimeClock,
+            retention_type: RetentionType::Auto,
             retention_days: 0.0,
             retention_bytes: 0,
+            retention_interval_secs: 0,
             timestamp_base: 0,
             hash_chain: true,
             signing_key: None,
@@ -147,6 +151,17 @@ impl ObjectImpl for PravegaSink {
                     .blurb("Ed25519 key file that signs the hash chain, created if missing (default: the installation's key in the user's config directory)")
                     .mutable_ready()
                     .build(),
+                glib::ParamSpecEnum::builder_with_default("retention-type", RetentionType::Auto)
+                    .nick("Retention type")
+                    .blurb("Which retention limits apply (the original plugin's property): auto applies the limits that are set; days, bytes and daysAndBytes need those limits set; none keeps everything")
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecUInt64::builder("retention-maintenance-interval-seconds")
+                    .nick("Retention interval")
+                    .blurb("Least time between two retention passes; 0 runs one at each indexed key frame, at most twice a second")
+                    .default_value(0)
+                    .mutable_playing()
+                    .build(),
                 glib::ParamSpecDouble::builder("retention-days")
                     .nick("Retention days")
                     .blurb("Delete footage older than this many days while recording (0 keeps everything)")
@@ -178,8 +193,10 @@ impl ObjectImpl for PravegaSink {
             "index-max-sec" => s.index_max_sec = value.get().unwrap_or(DEFAULT_INDEX_MAX_SEC),
             "buffer-size" => s.buffer_size = value.get().unwrap_or(DEFAULT_BUFFER_SIZE),
             "timestamp-mode" => s.timestamp_mode = value.get().unwrap_or_default(),
+            "retention-type" => s.retention_type = value.get().unwrap_or_default(),
             "retention-days" => s.retention_days = value.get().unwrap_or(0.0),
             "retention-bytes" => s.retention_bytes = value.get().unwrap_or(0),
+            "retention-maintenance-interval-seconds" => s.retention_interval_secs = value.get().unwrap_or(0),
             "timestamp-base" => s.timestamp_base = value.get().unwrap_or(0),
             "hash-chain" => s.hash_chain = value.get().unwrap_or(true),
             "signing-key" => {
@@ -191,11 +208,16 @@ impl ObjectImpl for PravegaSink {
             }
             other => gst::warning!(CAT, imp = self, "unknown property {other}"),
         }
-        // Retention may change while recording.
+        // Retention may change while recording; a combination that does not make sense yet (retention-type
+        // set before its limit) keeps the policy in force until it does.
         let retention = retention_policy(&s);
+        let interval = retention_interval(&s);
         drop(s);
         if let Some(state) = lock(&self.state).as_mut() {
-            state.retention = retention;
+            if let Ok(retention) = retention {
+                state.retention = retention;
+            }
+            state.retention_interval = interval;
         }
     }
 
@@ -210,8 +232,10 @@ impl ObjectImpl for PravegaSink {
             "index-max-sec" => s.index_max_sec.to_value(),
             "buffer-size" => s.buffer_size.to_value(),
             "timestamp-mode" => s.timestamp_mode.to_value(),
+            "retention-type" => s.retention_type.to_value(),
             "retention-days" => s.retention_days.to_value(),
             "retention-bytes" => s.retention_bytes.to_value(),
+            "retention-maintenance-interval-seconds" => s.retention_interval_secs.to_value(),
             "timestamp-base" => s.timestamp_base.to_value(),
             "hash-chain" => s.hash_chain.to_value(),
             "signing-key" => s.signing_key.to_value(),
@@ -226,11 +250,26 @@ impl ObjectImpl for PravegaSink {
     }
 }
 
-fn retention_policy(s: &Settings) -> RetentionPolicy {
-    RetentionPolicy {
-        max_age: (s.retention_days > 0.0).then(|| Duration::from_secs_f64(s.retention_days * 86400.0)),
-        max_bytes: (s.retention_bytes > 0).then_some(s.retention_bytes),
-    }
+/// The retention the settings ask for, or why they do not make sense (a type whose limit is not set, as the
+/// original plugin refused it).
+fn retention_policy(s: &Settings) -> Result<RetentionPolicy, String> {
+    let max_age = (s.retention_days > 0.0).then(|| Duration::from_secs_f64(s.retention_days * 86400.0));
+    let max_bytes = (s.retention_bytes > 0).then_some(s.retention_bytes);
+    let days = || max_age.ok_or("retention-type needs retention-days to be set (above 0)");
+    let bytes = || max_bytes.ok_or("retention-type needs retention-bytes to be set (above 0)");
+    let (max_age, max_bytes) = match s.retention_type {
+        RetentionType::Auto => (max_age, max_bytes),
+        RetentionType::None => (None, None),
+        RetentionType::Days => (Some(days()?), None),
+        RetentionType::Bytes => (None, Some(bytes()?)),
+        RetentionType::DaysAndBytes => (Some(days()?), Some(bytes()?)),
+    };
+    Ok(RetentionPolicy { max_age, max_bytes })
+}
+
+/// The least time between retention passes.
+fn retention_interval(s: &Settings) -> Duration {
+    RETENTION_MIN_INTERVAL.max(Duration::from_secs(s.retention_interval_secs))
 }
 
 impl GstObjectImpl for PravegaSink {}
@@ -300,6 +339,11 @@ impl BaseSinkImpl for PravegaSink {
     }
 
     fn render(&self, buffer: &gst::Buffer) -> Result<gst::FlowSuccess, gst::FlowError> {
+        // A break in the input's timeline (a camera that reset its clock, a source that resynchronised) is
+        // stored as a discontinuity on the next frame written, so readers show a gap rather than a jump.
+        let discont = buffer
+            .flags()
+            .intersects(gst::BufferFlags::DISCONT | gst::BufferFlags::RESYNC);
         let map = buffer.map_readable().map_err(|_| {
             gst::element_imp_error!(self, gst::ResourceError::Read, ("Cannot map buffer"));
             gst::FlowError::Error
@@ -314,6 +358,12 @@ impl BaseSinkImpl for PravegaSink {
         let Some(state) = guard.as_mut() else {
             return Err(gst::FlowError::Flushing);
         };
+        if discont && state.frames > 0 {
+            if let Some(writer) = state.writer.as_mut() {
+                gst::debug!(CAT, imp = self, "discontinuity after frame {}", state.frames);
+                writer.mark_discontinuity();
+            }
+        }
         match state.assembler.as_mut().map(|a| a.push(&map, meta)) {
             Some(Ok(fragments)) => {
                 for f in fragments {
@@ -333,5 +383,56 @@ impl BaseSinkImpl for PravegaSink {
         }
         self.run_retention(state);
         Ok(gst::FlowSuccess::Ok)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retention_type_selects_the_limits_and_needs_them_set() {
+        let day = Duration::from_secs(86400);
+        let with = |retention_type, retention_days, retention_bytes| Settings {
+            retention_type,
+            retention_days,
+            retention_bytes,
+            ..Settings::default()
+        };
+        let policy = |age: Option<Duration>, bytes: Option<u64>| RetentionPolicy {
+            max_age: age,
+            max_bytes: bytes,
+        };
+        use RetentionType as T;
+        assert_eq!(retention_policy(&with(T::Auto, 0.0, 0)), Ok(policy(None, None)));
+        assert_eq!(
+            retention_policy(&with(T::Auto, 1.0, 0)),
+            Ok(policy(Some(day), None))
+        );
+        assert_eq!(
+            retention_policy(&with(T::Auto, 1.0, 5)),
+            Ok(policy(Some(day), Some(5)))
+        );
+        assert_eq!(retention_policy(&with(T::None, 1.0, 5)), Ok(policy(None, None)));
+        assert_eq!(
+            retention_policy(&with(T::Days, 1.0, 5)),
+            Ok(policy(Some(day), None))
+        );
+        assert_eq!(
+            retention_policy(&with(T::Bytes, 1.0, 5)),
+            Ok(policy(None, Some(5)))
+        );
+        assert_eq!(
+            retention_policy(&with(T::DaysAndBytes, 1.0, 5)),
+            Ok(policy(Some(day), Some(5)))
+        );
+        assert!(retention_policy(&with(T::Days, 0.0, 5)).is_err());
+        assert!(retention_policy(&with(T::Bytes, 1.0, 0)).is_err());
+        assert!(retention_policy(&with(T::DaysAndBytes, 0.0, 5)).is_err());
+
+        let mut s = Settings::default();
+        assert_eq!(retention_interval(&s), RETENTION_MIN_INTERVAL);
+        s.retention_interval_secs = 900;
+        assert_eq!(retention_interval(&s), Duration::from_secs(900));
     }
 }

@@ -38,6 +38,9 @@ static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     )
 });
 
+/// Default of `buffer-size`, the original plugin's read-ahead (accepted, not used: see the property).
+const DEFAULT_BUFFER_SIZE: u32 = 128 * 1024;
+
 #[derive(Debug, Clone, Default)]
 struct Settings {
     location: Location,
@@ -47,6 +50,8 @@ struct Settings {
     end_mode: EndMode,
     end_utc: Option<String>,
     end_timestamp: u64,
+    /// As set; `None` reads as the default.
+    buffer_size: Option<u32>,
 }
 
 /// The element's instance data.
@@ -80,12 +85,12 @@ impl ObjectImpl for PravegaSrc {
                     .build(),
                 glib::ParamSpecString::builder("start-utc")
                     .nick("Start UTC")
-                    .blurb("With start-mode=timestamp: RFC 3339 time; reading starts at the key frame at or before it")
+                    .blurb("With start-mode=timestamp or timestamp-exact: RFC 3339 time; reading starts at the key frame at or before it")
                     .mutable_ready()
                     .build(),
                 glib::ParamSpecUInt64::builder("start-timestamp")
                     .nick("Start timestamp")
-                    .blurb("With start-mode=timestamp: TAI nanoseconds since 1970 (overrides start-utc when non-zero)")
+                    .blurb("With start-mode=timestamp or timestamp-exact: TAI nanoseconds since 1970 (overrides start-utc when non-zero)")
                     .mutable_ready()
                     .build(),
                 glib::ParamSpecEnum::builder_with_default("end-mode", EndMode::Unbounded)
@@ -101,6 +106,12 @@ impl ObjectImpl for PravegaSrc {
                 glib::ParamSpecUInt64::builder("end-timestamp")
                     .nick("End timestamp")
                     .blurb("With end-mode=timestamp: TAI nanoseconds since 1970 (overrides end-utc when non-zero)")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecUInt::builder("buffer-size")
+                    .nick("Buffer size")
+                    .blurb("Accepted for compatibility with the original plugin and not used: frames are read whole, each with one read of its exact size")
+                    .default_value(DEFAULT_BUFFER_SIZE)
                     .mutable_ready()
                     .build(),
             ]);
@@ -121,6 +132,7 @@ impl ObjectImpl for PravegaSrc {
             "end-mode" => s.end_mode = value.get().unwrap_or_default(),
             "end-utc" => s.end_utc = value.get().unwrap_or_default(),
             "end-timestamp" => s.end_timestamp = value.get().unwrap_or(0),
+            "buffer-size" => s.buffer_size = value.get().ok(),
             other => gst::warning!(CAT, imp = self, "unknown property {other}"),
         }
     }
@@ -137,6 +149,7 @@ impl ObjectImpl for PravegaSrc {
             "end-mode" => s.end_mode.to_value(),
             "end-utc" => s.end_utc.to_value(),
             "end-timestamp" => s.end_timestamp.to_value(),
+            "buffer-size" => s.buffer_size.unwrap_or(DEFAULT_BUFFER_SIZE).to_value(),
             _ => pspec.default_value().clone(),
         }
     }
@@ -226,9 +239,10 @@ impl BaseSrcImpl for PravegaSrc {
         let target = seg.start().map(|t| t.nseconds()).unwrap_or(0);
         st.stop_at = seg.stop().map(|t| Timestamp::from_nanos(t.nseconds()));
         if target == 0 {
-            // The base class's initial seek: start where the start mode put us.
-            if let Some(rec) = st.start_record {
-                let t = gst::ClockTime::from_nseconds(rec.timestamp.nanos());
+            // The base class's initial seek: start where the start mode put us (timestamp-exact: at the
+            // requested time, so that decoders drop the frames from the key frame up to it; no-seek: at 0).
+            if let Some(start) = st.start_exact.or(st.start_record.map(|r| r.timestamp)) {
+                let t = gst::ClockTime::from_nseconds(start.nanos());
                 seg.set_start(t);
                 seg.set_time(t);
                 seg.set_position(t);

@@ -130,3 +130,42 @@ fn bad_start_and_end_times() {
         assert!(err.error.matches(gst::ResourceError::Settings), "{props}: {err}");
     }
 }
+
+/// Settings of the original plugin's properties that cannot work are refused at start with a message that
+/// says why: Keycloak credentials (not supported), an index minimum above its maximum, and a retention type
+/// whose limit is not set.
+#[test]
+fn unsupported_or_inconsistent_original_settings() {
+    let store = TempStore::new();
+    Recording::frames(30).run(&store, "orig/cam");
+    let cases = [
+        (
+            src("stream=orig/cam keycloak-file=/etc/keycloak.json"),
+            "Keycloak",
+        ),
+        (
+            sink("stream=orig/new keycloak-file=/etc/keycloak.json"),
+            "Keycloak",
+        ),
+        (
+            sink("stream=orig/new index-min-sec=5 index-max-sec=2"),
+            "index-min-sec (5)",
+        ),
+        (sink("stream=orig/new retention-type=days"), "retention-days"),
+        (
+            sink("stream=orig/new retention-type=daysAndBytes retention-days=1"),
+            "retention-bytes",
+        ),
+    ];
+    for (desc, needle) in cases {
+        let desc = desc.replace("stream=", &format!("store=\"{}\" stream=", store.uri()));
+        let err = start_error(&desc);
+        assert!(err.error.matches(gst::ResourceError::Settings), "{desc}: {err}");
+        assert!(err.error.message().contains(needle), "{desc}: {err}");
+    }
+    let name = hindsight_store::StreamName::parse("orig/new").expect("name");
+    assert!(
+        !store.backend().exists(&name).expect("exists"),
+        "nothing was created"
+    );
+}

@@ -10,7 +10,9 @@
 
 mod bytes;
 mod common;
+mod compat;
 mod errors;
+mod layout;
 mod live;
 mod playback;
 mod pravega;

@@ -102,6 +102,11 @@ impl Backend for EmbeddedStore {
         Ok(self.dir(name).is_dir())
     }
 
+    fn scope_exists(&self, name: &StreamName) -> Result<bool> {
+        self.check_root()?;
+        Ok(self.root.join(name.scope()).is_dir())
+    }
+
     fn list(&self) -> Result<Vec<StreamName>> {
         self.check_root()?;
         let mut names = Vec::new();

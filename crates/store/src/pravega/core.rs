@@ -138,6 +138,14 @@ impl Core {
         }
     }
 
+    pub(crate) async fn scope_exists(&self, scope: &str) -> Result<bool> {
+        let controller = self.factory.controller_client();
+        controller
+            .check_scope_exists(&Scope::from(scope.to_owned()))
+            .await
+            .map_err(|e| controller_err(format!("cannot check whether scope {scope} exists"), e.error))
+    }
+
     /// The segment store that owns a segment (cached per handle).
     async fn endpoint(&self, h: &SegmentHandle) -> Result<PravegaNodeUri> {
         if let Some(e) = lock(&h.endpoint).clone() {

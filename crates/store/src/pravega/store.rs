@@ -249,6 +249,14 @@ impl Backend for PravegaStore {
         })
     }
 
+    fn scope_exists(&self, name: &StreamName) -> Result<bool> {
+        let core = self.shared.core.clone();
+        let scope = name.scope().to_owned();
+        self.run(&format!("check scope {scope}"), async move {
+            core.scope_exists(&scope).await
+        })
+    }
+
     fn list(&self) -> Result<Vec<StreamName>> {
         let core = self.shared.core.clone();
         self.run("list streams", async move {

@@ -112,6 +112,14 @@ impl VideoWriter {
         self.data.tail()
     }
 
+    /// Marks the next frame, and the next index record, as discontinuous: the input's timeline broke (a camera
+    /// reset its clock, an upstream element flagged DISCONT or RESYNC), so readers show a gap there instead of
+    /// a jump. A writer's first frame is always marked.
+    pub fn mark_discontinuity(&mut self) {
+        self.frame_discont_pending = true;
+        self.index_discont_pending = true;
+    }
+
     /// Drops a torn trailing frame and index records that point past the data (DESIGN.md §3).
     fn recover(&mut self, backend: &dyn Backend) -> Result<()> {
         let index_tail = self.index.tail();

@@ -31,12 +31,18 @@ pub(super) struct Started {
     pub(super) base: Option<Timestamp>,
     pub(super) end: Option<Timestamp>,
     pub(super) retention: RetentionPolicy,
+    pub(super) retention_interval: Duration,
     /// A retention pass is due: at the first frame (old footage goes at once) and after each indexed key frame.
     pub(super) retention_due: bool,
     pub(super) last_retention: Option<Instant>,
     pub(super) seal: bool,
     pub(super) frames: u64,
+    /// An NTP-mode buffer time before 1970 was already reported.
+    pub(super) warned_ntp: bool,
 }
+
+/// Seconds from the NTP epoch (1900-01-01 UTC) to the Unix epoch.
+const NTP_TO_UNIX_SECS: i128 = 2_208_988_800;
 
 fn unix_now_ns() -> i128 {
     SystemTime::now()
@@ -49,6 +55,13 @@ impl PravegaSink {
     /// Opens the store and the stream's writer as the settings say.
     pub(super) fn open(&self) -> Result<Started, OpenError> {
         let s = lock(&self.settings).clone();
+        if s.index_min_sec > s.index_max_sec {
+            return Err(OpenError::settings(format!(
+                "index-min-sec ({}) must not be above index-max-sec ({})",
+                s.index_min_sec, s.index_max_sec
+            )));
+        }
+        let retention = retention_policy(&s).map_err(|e| OpenError::settings(e.to_owned()))?;
         let (store, name) = s.location.open(true)?;
         let policy = IndexPolicy {
             min_interval: Duration::from_secs_f64(s.index_min_sec.max(0.0)),
@@ -92,11 +105,13 @@ impl PravegaSink {
             clock_to_unix: None,
             base: (s.timestamp_base > 0).then(|| Timestamp::from_nanos(s.timestamp_base)),
             end: None,
-            retention: retention_policy(&s),
+            retention,
+            retention_interval: retention_interval(&s),
             retention_due: true,
             last_retention: None,
             seal: s.seal,
             frames: 0,
+            warned_ntp: false,
         })
     }
 
@@ -112,6 +127,23 @@ impl PravegaSink {
         };
         match mode {
             TimestampMode::Tai => Timestamp::from_nanos(t),
+            TimestampMode::Ntp => {
+                let unix = t as i128 - NTP_TO_UNIX_SECS * 1_000_000_000;
+                match Timestamp::from_unix_nanos(unix) {
+                    Ok(ts) if unix > 0 => ts,
+                    _ => {
+                        if !std::mem::replace(&mut state.warned_ntp, true) {
+                            gst::warning!(
+                                CAT,
+                                imp = self,
+                                "timestamp-mode=ntp, but buffer time {t} ns is not an NTP time after 1970 \
+                                 (is upstream NTP-synchronised, e.g. rtspsrc ntp-sync=true?): stored as unknown"
+                            );
+                        }
+                        Timestamp::from_nanos(0)
+                    }
+                }
+            }
             TimestampMode::BasePlusRunningTime => {
                 let obj = self.obj();
                 let segment = obj.segment();
@@ -160,11 +192,10 @@ impl PravegaSink {
                 if appended.record.is_some_and(|r| r.is_seek_target()) {
                     state.retention_due = true;
                 }
-                if let Some(d) = meta.duration {
-                    state.end = Some(appended.timestamp.saturating_add(Duration::from_nanos(d)));
-                } else {
-                    state.end = Some(appended.timestamp);
-                }
+                // The end record lies after the last frame, as the original plugin writes it, even for a
+                // buffer without a duration.
+                let d = meta.duration.unwrap_or(0).max(1);
+                state.end = Some(appended.timestamp.saturating_add(Duration::from_nanos(d)));
                 gst::trace!(
                     CAT,
                     imp = self,
@@ -220,7 +251,7 @@ impl PravegaSink {
             || !state.retention_due
             || state
                 .last_retention
-                .is_some_and(|t| t.elapsed() < RETENTION_MIN_INTERVAL)
+                .is_some_and(|t| t.elapsed() < state.retention_interval)
         {
             return;
         }

@@ -33,6 +33,8 @@ pub(super) struct Reading {
     pub(super) end: Option<EndBound>,
     /// Where the start mode positioned us, for the initial segment.
     pub(super) start_record: Option<IndexRecord>,
+    /// start-mode=timestamp-exact: the initial segment starts here rather than at the key frame.
+    pub(super) start_exact: Option<Timestamp>,
     /// Drop frames until a key frame (start in a stream with no index records yet).
     pub(super) wait_for_key: bool,
     /// Push a new segment starting at the next frame's time.
@@ -51,7 +53,7 @@ fn parse_time(utc: Option<&str>, ts: u64, what: &str) -> Result<Timestamp, OpenE
             Timestamp::parse_rfc3339(text).map_err(|e| OpenError::settings(format!("Bad {what}-utc: {e}")))
         }
         None => Err(OpenError::settings(format!(
-            "{what}-mode=timestamp needs {what}-utc or {what}-timestamp"
+            "{what}-mode needs {what}-utc or {what}-timestamp"
         ))),
     }
 }
@@ -98,11 +100,21 @@ impl PravegaSrc {
         let index = IndexReader::open(store.as_ref(), &name).map_err(failed)?;
 
         let mut wait_for_key = false;
+        let start_exact = match s.start_mode {
+            StartMode::TimestampExact => {
+                Some(parse_time(s.start_utc.as_deref(), s.start_timestamp, "start")?)
+            }
+            _ => None,
+        };
         let start_record = match s.start_mode {
+            StartMode::NoSeek => None,
             StartMode::Earliest => search::first_seek_target(reader.index()).map_err(failed)?,
             StartMode::Latest => search::last_seek_target(reader.index()).map_err(failed)?,
-            StartMode::Timestamp => {
-                let t = parse_time(s.start_utc.as_deref(), s.start_timestamp, "start")?;
+            StartMode::Timestamp | StartMode::TimestampExact => {
+                let t = match start_exact {
+                    Some(t) => t,
+                    None => parse_time(s.start_utc.as_deref(), s.start_timestamp, "start")?,
+                };
                 match search::seek_target_at_or_before(reader.index(), t).map_err(failed)? {
                     Some(found) => Some(found),
                     None => search::first_seek_target(reader.index()).map_err(failed)?,
@@ -112,6 +124,11 @@ impl PravegaSrc {
         .map(|(_, r)| r);
         match start_record {
             Some(rec) => reader.seek(rec.offset),
+            // The first byte still stored, whatever it is, and a segment left at 0 (the original's no-seek).
+            None if s.start_mode == StartMode::NoSeek => {
+                let head = reader.data_info().map_err(failed)?.head;
+                reader.seek(head);
+            }
             None => {
                 // No key frame indexed yet: take the first key frame that arrives (from the tail for latest).
                 wait_for_key = true;
@@ -124,6 +141,14 @@ impl PravegaSrc {
         let end = match s.end_mode {
             EndMode::Unbounded => None,
             EndMode::Latest => Some(EndBound::Offset(reader.data_info().map_err(failed)?.tail)),
+            // Just before the last record's frame: a finished recording's end record points at the end of its
+            // data; with no record at all there is nothing indexed to read.
+            EndMode::LatestIndexed => Some(EndBound::Offset(
+                match search::last_record(reader.index()).map_err(failed)? {
+                    Some((_, rec)) => rec.offset,
+                    None => reader.data_info().map_err(failed)?.head,
+                },
+            )),
             EndMode::Timestamp => Some(EndBound::Time(parse_time(
                 s.end_utc.as_deref(),
                 s.end_timestamp,
@@ -146,8 +171,9 @@ impl PravegaSrc {
             retimer: Retimer::new(),
             end,
             start_record,
+            start_exact,
             wait_for_key,
-            need_segment: start_record.is_none(),
+            need_segment: wait_for_key,
             caps_sent: false,
             pending: None,
             stop_at: None,
