@@ -162,3 +162,71 @@ fn the_app_speaks_german_with_language_de() {
     });
     assert_eq!(shown["overlay"], "Keine Aufnahme mehr", "{shown}");
 }
+
+/// A recording made with `mpegtsmux ! pravegasink` (MPEG-TS payloads, not fMP4) plays in the app: frames on
+/// screen, the position advancing at the stored times, and opening at a time lands on the key frame before it.
+#[test]
+fn an_mpegts_recording_plays_in_the_app() {
+    let store = tempfile::tempdir().expect("tempdir");
+    let work = tempfile::tempdir().expect("tempdir");
+    gst::init().expect("gstreamer");
+    gstpravega::register_static().expect("register elements");
+    let desc = format!(
+        "videotestsrc num-buffers=300 pattern=ball ! video/x-raw,width=320,height=240,framerate=15/1 ! \
+         x264enc key-int-max=15 bframes=0 speed-preset=ultrafast tune=zerolatency ! h264parse ! mpegtsmux ! \
+         pravegasink store={} stream=site/ts",
+        store.path().display()
+    );
+    let recording = gst::parse::launch(&desc)
+        .expect("recording pipeline")
+        .downcast::<gst::Pipeline>()
+        .expect("a pipeline");
+    recording.set_state(gst::State::Playing).expect("record");
+    wait_eos(&recording);
+    let backend = hindsight_store::StoreUri::parse(&store.path().display().to_string())
+        .and_then(|u| u.open())
+        .expect("store");
+    let name = hindsight_store::StreamName::parse("site/ts").expect("name");
+    let mut index = hindsight_store::video::IndexReader::open(backend.as_ref(), &name).expect("index");
+    let keys: Vec<u64> = index
+        .read_all()
+        .expect("records")
+        .1
+        .iter()
+        .filter(|r| r.is_seek_target())
+        .map(|r| r.timestamp.nanos())
+        .collect();
+    assert!(keys.len() >= 19, "a key frame a second: {keys:?}");
+
+    let app = App::start(store.path(), &["play", "site/ts"], work.path().join("ts.json"));
+    let first = app.wait_for("a frame on screen", Duration::from_secs(30), |s| position(s) > 0);
+    assert_eq!(first["error"], serde_json::Value::Null, "{first}");
+    assert!(
+        position(&first) >= keys[0] && position(&first) < keys[0] + 2 * SEC,
+        "starts at the first key frame {}: {first}",
+        keys[0]
+    );
+    app.wait_for("the position to advance", Duration::from_secs(10), |s| {
+        position(s) > position(&first) + SEC
+    });
+    let variation = screen_variation(&work.path().join("mpegts.png"));
+    assert!(variation > 0.05, "the window looks blank (σ = {variation})");
+    drop(app);
+
+    let target = hindsight_store::Timestamp::from_nanos(keys[10] + SEC / 2);
+    let app = App::start(
+        store.path(),
+        &["play", "site/ts", "--at", &target.to_rfc3339()],
+        work.path().join("ts-at.json"),
+    );
+    let sought = app.wait_for("a frame at the requested time", Duration::from_secs(30), |s| {
+        position(s) > 0
+    });
+    let p = position(&sought);
+    assert!(
+        p >= keys[10] && p <= target.nanos() + 2 * SEC,
+        "opened at {p}, key frame {} before {}",
+        keys[10],
+        target.nanos()
+    );
+}

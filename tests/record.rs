@@ -367,3 +367,45 @@ fn a_pravega_server_restart_during_a_recording_is_retried() {
     );
     assert!(!text.contains("panicked"), "{text}");
 }
+
+/// A stream of MPEG-TS (`mpegtsmux ! pravegasink`) exports to an MP4 like fMP4 streams do: the clip starts at
+/// the key frame at or before the range and ffprobe reads every frame.
+#[test]
+fn an_mpegts_stream_exports_to_an_mp4() {
+    init_gst();
+    let store = tempfile::tempdir().expect("tempdir");
+    let files = tempfile::tempdir().expect("tempdir");
+    let base = "2024-05-01T12:00:00Z";
+    let base_ns = hindsight_store::Timestamp::parse_rfc3339(base)
+        .expect("time")
+        .nanos();
+    // 10 s at 15 fps, a key frame a second, stamped from 12:00:00.
+    let desc = format!(
+        "videotestsrc num-buffers=150 pattern=ball ! video/x-raw,width=320,height=240,framerate=15/1 ! \
+         x264enc key-int-max=15 bframes=0 speed-preset=ultrafast tune=zerolatency ! h264parse ! mpegtsmux ! \
+         pravegasink store={} stream=site/ts timestamp-mode=base-plus-running-time timestamp-base={base_ns}",
+        store.path().display()
+    );
+    let pipeline = hindsight_testkit::pipeline::launch(&desc);
+    hindsight_testkit::pipeline::run_until_eos(&pipeline, Duration::from_secs(60));
+    let clip = files.path().join("ts.mp4");
+    // 2.5 s .. 7 s: from the key frame at 2 s, so 5 s of video.
+    ok(&hindsight_within(
+        store.path(),
+        &[
+            "export",
+            "site/ts",
+            "--from",
+            "2024-05-01T12:00:02.5Z",
+            "--to",
+            "2024-05-01T12:00:07Z",
+            "-o",
+            clip.to_str().expect("utf-8 path"),
+        ],
+        Duration::from_secs(120),
+    ));
+    let (duration, frames) = probe(&clip);
+    assert!((74..=76).contains(&frames), "{frames} frames");
+    assert!((duration - 5.0).abs() < 0.2, "{duration} s");
+    assert_eq!(decode_errors(&clip), "", "the clip decodes cleanly");
+}

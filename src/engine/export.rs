@@ -1,6 +1,7 @@
 //! Export a time range of a stream to a standard MP4 file, without re-encoding:
-//! `pravegasrc start=FROM end=TO ! qtdemux ! h264parse ! mp4mux faststart ! filesink`. The clip starts at the
-//! key frame at or before FROM, so it decodes from its first frame in any player.
+//! `pravegasrc start=FROM end=TO ! qtdemux ! h264parse ! mp4mux faststart ! filesink` (`tsdemux` for a stream of
+//! MPEG-TS). The clip starts at the key frame at or before FROM, so it decodes from its first frame in any
+//! player.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -9,7 +10,7 @@ use std::sync::Arc;
 use anyhow::{anyhow, bail, Context};
 use gst::prelude::*;
 use hindsight_store::search;
-use hindsight_store::video::IndexReader;
+use hindsight_store::video::{IndexReader, ReadOutcome, VideoReader};
 use hindsight_store::{Backend, RecordedRange, StreamName, Timeline, Timestamp, DEFAULT_RANGE_GAP};
 
 /// What to export.
@@ -87,6 +88,19 @@ fn clip_start(index: &mut IndexReader, opts: &ExportOptions) -> anyhow::Result<T
     })
 }
 
+/// The demuxer for the stream's payload, judged by the frame at `first` (the clip's first key frame).
+fn demuxer_for(opts: &ExportOptions, first: Timestamp) -> anyhow::Result<&'static str> {
+    let cannot = || format!("cannot read stream {}", opts.stream);
+    let mut reader = VideoReader::open(opts.store.as_ref(), &opts.stream).with_context(cannot)?;
+    reader.seek_to_time(first).with_context(cannot)?;
+    let interrupt = hindsight_store::Interrupt::new().with_context(cannot)?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    match reader.next_frame(deadline, &interrupt).with_context(cannot)? {
+        ReadOutcome::Frame(f) if gstpravega::mpegts::is_ts(&f.payload) => Ok("tsdemux"),
+        _ => Ok("qtdemux"),
+    }
+}
+
 /// Runs the export on the calling thread. `progress` gets 0.0..=1.0; setting `cancel` stops it and removes
 /// the partial file.
 pub fn run(
@@ -117,9 +131,10 @@ pub fn run(
         .context("cannot create pravegasrc")?;
     src.set_property_from_str("start-mode", "timestamp");
     src.set_property_from_str("end-mode", if ends_at_tail { "latest" } else { "timestamp" });
-    let demux = gst::ElementFactory::make("qtdemux")
+    let demuxer = demuxer_for(opts, first)?;
+    let demux = gst::ElementFactory::make(demuxer)
         .build()
-        .context("qtdemux is not installed")?;
+        .with_context(|| format!("{demuxer} is not installed"))?;
     let parse = gst::ElementFactory::make("h264parse")
         .build()
         .context("h264parse is not installed")?;

@@ -16,6 +16,7 @@ pub mod errors;
 pub mod fmp4;
 mod lifecycle;
 pub mod location;
+pub mod mpegts;
 mod pravegasink;
 mod pravegasrc;
 mod settings;

@@ -327,7 +327,14 @@ impl BaseSinkImpl for PravegaSink {
 
     fn set_caps(&self, caps: &gst::Caps) -> Result<(), gst::LoggableError> {
         let is_mp4 = caps.structure(0).is_some_and(|s| s.name() == "video/quicktime");
+        let is_ts = caps.structure(0).is_some_and(|s| s.name() == "video/mpegts");
         if let Some(state) = lock(&self.state).as_mut() {
+            if is_ts && state.tables.is_none() {
+                state.tables = Some(Default::default());
+            } else if !is_ts {
+                // Tables held for media that never came describe nothing: the next recording repeats them.
+                state.tables = None;
+            }
             // Keep a running assembler across renegotiation: it holds the current moov.
             if is_mp4 && state.assembler.is_none() {
                 state.assembler = Some(Assembler::new());
@@ -375,11 +382,15 @@ impl BaseSinkImpl for PravegaSink {
                 gst::element_imp_error!(self, gst::StreamError::Demux, ("Input is not fragmented MP4 as mp4mux streamable=true fragment-duration=1 makes it: {e}"));
                 return Err(gst::FlowError::Error);
             }
-            None => {
-                if !map.is_empty() {
-                    self.write(state, &map, meta, !meta.delta_unit)?;
+            None => match state.tables.as_mut() {
+                Some(tables) => {
+                    if let Some((frame, key)) = tables.push(&map, !meta.delta_unit) {
+                        self.write(state, &frame, meta, key)?;
+                    }
                 }
-            }
+                None if !map.is_empty() => self.write(state, &map, meta, !meta.delta_unit)?,
+                None => {}
+            },
         }
         self.run_retention(state);
         Ok(gst::FlowSuccess::Ok)

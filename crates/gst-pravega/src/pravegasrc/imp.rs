@@ -24,6 +24,7 @@ use hindsight_store::{Interrupt, Timestamp};
 
 use crate::lifecycle::{self, lock};
 use crate::location::{self, Location};
+use crate::mpegts;
 use crate::settings::{EndMode, StartMode};
 
 mod reading;
@@ -369,7 +370,8 @@ impl PushSrcImpl for PravegaSrc {
             }
         }
         let frame = self.join_continuations(st, &interrupt, frame)?;
-        let payload = if ts.is_unknown() {
+        // MPEG-TS keeps its own times (see `mpegts`); fMP4 decode times are rewritten to the stored time.
+        let payload = if ts.is_unknown() || mpegts::is_ts(&frame.payload) {
             frame.payload
         } else {
             match st.retimer.retime(&frame.payload, ts.nanos()) {
@@ -404,11 +406,22 @@ impl PushSrcImpl for PravegaSrc {
                 gst::warning!(CAT, imp = self, "cannot start a new segment: {e}");
             }
         }
+        // tsdemux reads a PCR's time from the newest buffer it was given when it parses the packet, which is
+        // often a later one than the PCR's own (it holds packets back while it finds their size), so every TS
+        // buffer is stamped on the PCR's clock, not only those that carry one.
+        if let Some(lead) = mpegts::pcr_lead(&payload) {
+            st.pcr_lead = Some(lead);
+        }
+        let pcr_lead = if mpegts::is_ts(&payload) {
+            st.pcr_lead
+        } else {
+            None
+        };
         let mut buffer = gst::Buffer::from_mut_slice(payload);
         {
             let b = buffer.get_mut().ok_or(gst::FlowError::Error)?;
             if !ts.is_unknown() {
-                b.set_pts(gst::ClockTime::from_nseconds(ts.nanos()));
+                b.set_pts(gst::ClockTime::from_nseconds(buffer_time(ts, pcr_lead)));
             }
             b.set_offset(frame.offset);
             let mut flags = gst::BufferFlags::empty();
@@ -422,5 +435,17 @@ impl PushSrcImpl for PravegaSrc {
         }
         gst::trace!(CAT, imp = self, "frame at {} offset {}", ts, frame.offset);
         Ok(CreateSuccess::NewBuffer(buffer))
+    }
+}
+
+/// The PTS of a stored frame's buffer: its stored time, except for MPEG-TS once a PCR's lead over the pictures
+/// is known: then the stored time less that lead, the time on the PCR's clock, so that tsdemux, which anchors
+/// its timeline on a PCR and the buffer time it sees with it, gives the pictures their stored times. A lead
+/// beyond tsdemux's own 15 s limit is not believed.
+fn buffer_time(ts: Timestamp, pcr_lead: Option<i64>) -> u64 {
+    const MAX_LEAD_NS: u64 = 15_000_000_000;
+    match pcr_lead {
+        Some(lead) if lead.unsigned_abs() <= MAX_LEAD_NS => ts.nanos().saturating_add_signed(-lead),
+        _ => ts.nanos(),
     }
 }

@@ -14,6 +14,7 @@ mod compat;
 mod errors;
 mod layout;
 mod live;
+mod mpegts;
 mod playback;
 mod pravega;
 mod retention;

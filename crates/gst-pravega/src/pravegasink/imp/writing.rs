@@ -25,6 +25,8 @@ pub(super) struct Started {
     pub(super) name: StreamName,
     pub(super) writer: Option<VideoWriter>,
     pub(super) assembler: Option<Assembler>,
+    /// MPEG-TS input: tables waiting for the media buffer they precede.
+    pub(super) tables: Option<crate::mpegts::TableHold>,
     /// Unix nanoseconds minus pipeline clock time, measured once so frames stay evenly spaced.
     pub(super) clock_to_unix: Option<i128>,
     /// TAI of running time 0 in `base-plus-running-time` mode, fixed at the first buffer.
@@ -102,6 +104,7 @@ impl PravegaSink {
             name,
             writer: Some(writer),
             assembler: None,
+            tables: None,
             clock_to_unix: None,
             base: (s.timestamp_base > 0).then(|| Timestamp::from_nanos(s.timestamp_base)),
             end: None,

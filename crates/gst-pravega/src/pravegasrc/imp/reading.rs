@@ -42,6 +42,8 @@ pub(super) struct Reading {
     pub(super) caps_sent: bool,
     pub(super) pending: Option<Frame>,
     pub(super) stop_at: Option<Timestamp>,
+    /// MPEG-TS: the PCR's lead over the pictures, from the last buffer that showed both (see `mpegts`).
+    pub(super) pcr_lead: Option<i64>,
 }
 
 fn parse_time(utc: Option<&str>, ts: u64, what: &str) -> Result<Timestamp, OpenError> {
@@ -63,7 +65,7 @@ pub(super) fn caps_for(payload: &[u8]) -> gst::Caps {
         Some(b"ftyp" | b"moof" | b"styp" | b"moov") => gst::Caps::builder("video/quicktime")
             .field("variant", "iso")
             .build(),
-        _ if payload.first() == Some(&0x47) && payload.len() % 188 == 0 => gst::Caps::builder("video/mpegts")
+        _ if crate::mpegts::is_ts(payload) => gst::Caps::builder("video/mpegts")
             .field("systemstream", true)
             .field("packetsize", 188i32)
             .build(),
@@ -177,6 +179,7 @@ impl PravegaSrc {
             caps_sent: false,
             pending: None,
             stop_at: None,
+            pcr_lead: None,
         });
         Ok(())
     }
