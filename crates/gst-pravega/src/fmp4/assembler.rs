@@ -27,8 +27,11 @@ impl BufferMeta {
 pub struct Fragment {
     /// `ftyp+moov+moof+mdat` for key frames, `moof+mdat` otherwise.
     pub data: Vec<u8>,
-    /// Starts with a sync sample.
+    /// Starts with a sync sample of a video track (an audio fragment never is a key frame: every audio
+    /// sample is a sync sample, and a reader must not start a video stream at one).
     pub key: bool,
+    /// Carries a sound track's samples.
+    pub audio: bool,
     /// Timing of the first timed input buffer that belonged to it.
     pub meta: Option<BufferMeta>,
 }
@@ -41,6 +44,8 @@ pub struct Assembler {
     fragment: Vec<u8>,
     moof: Option<(usize, usize)>,
     meta: Option<BufferMeta>,
+    /// Track ids of the current moov's sound tracks.
+    audio_tracks: Vec<u32>,
 }
 
 impl Assembler {
@@ -79,7 +84,14 @@ impl Assembler {
                     self.header.clear();
                     self.header.extend_from_slice(bytes);
                 }
-                b"moov" => self.header.extend_from_slice(bytes),
+                b"moov" => {
+                    self.audio_tracks = tracks(&self.pending, &b)?
+                        .iter()
+                        .filter(|t| t.is_audio())
+                        .map(|t| t.id)
+                        .collect();
+                    self.header.extend_from_slice(&self.pending[b.start..b.end]);
+                }
                 b"styp" | b"sidx" | b"prft" | b"emsg" => self.fragment.extend_from_slice(bytes),
                 b"moof" => {
                     let start = self.fragment.len();
@@ -104,19 +116,22 @@ impl Assembler {
 
     fn finish_fragment(&mut self) -> Result<Fragment, Fmp4Error> {
         let meta = self.meta.take();
-        let key = match (meta, self.moof) {
-            (Some(m), _) => !m.delta_unit,
-            (None, Some((s, e))) => {
-                let moof = BoxRef {
-                    kind: *b"moof",
-                    start: s,
-                    body: s + 8,
-                    end: e,
-                };
-                moof_starts_with_sync_sample(&self.fragment, &moof)?
-            }
-            (None, None) => false,
+        let moof = self.moof.map(|(s, e)| BoxRef {
+            kind: *b"moof",
+            start: s,
+            body: s + 8,
+            end: e,
+        });
+        let audio = match &moof {
+            Some(m) => moof_track_id(&self.fragment, m)?.is_some_and(|id| self.audio_tracks.contains(&id)),
+            None => false,
         };
+        let key = !audio
+            && match (meta, &moof) {
+                (Some(m), _) => !m.delta_unit,
+                (None, Some(moof)) => moof_starts_with_sync_sample(&self.fragment, moof)?,
+                (None, None) => false,
+            };
         self.moof = None;
         let body = std::mem::take(&mut self.fragment);
         let data = if key && !self.header.is_empty() {
@@ -127,6 +142,11 @@ impl Assembler {
         } else {
             body
         };
-        Ok(Fragment { data, key, meta })
+        Ok(Fragment {
+            data,
+            key,
+            audio,
+            meta,
+        })
     }
 }

@@ -125,9 +125,27 @@ fn be64(d: &[u8], at: usize) -> Result<u64, Fmp4Error> {
         .ok_or(Fmp4Error::Truncated("field"))
 }
 
-/// Track id → media timescale, from a `moov` box.
-pub fn track_timescales(data: &[u8], moov: &BoxRef) -> Result<HashMap<u32, u32>, Fmp4Error> {
-    let mut out = HashMap::new();
+/// One track of a `moov` box.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Track {
+    /// `tkhd` track_ID, which track fragments name in `tfhd`.
+    pub id: u32,
+    /// `mdhd` media timescale (ticks per second; 0 if the box says 0).
+    pub timescale: u32,
+    /// `hdlr` handler type: `vide`, `soun`, … (zeros when the box is missing).
+    pub handler: [u8; 4],
+}
+
+impl Track {
+    /// A sound track: its fragments are never key frames or seek targets of a video stream.
+    pub fn is_audio(&self) -> bool {
+        &self.handler == b"soun"
+    }
+}
+
+/// The tracks of a `moov` box.
+pub fn tracks(data: &[u8], moov: &BoxRef) -> Result<Vec<Track>, Fmp4Error> {
+    let mut out = Vec::new();
     for trak in children(data, moov.body, moov.end)?
         .iter()
         .filter(|b| &b.kind == b"trak")
@@ -138,18 +156,47 @@ pub fn track_timescales(data: &[u8], moov: &BoxRef) -> Result<HashMap<u32, u32>,
         };
         let version = data[tkhd.body];
         // tkhd: version/flags, then creation/modification times (4 or 8 bytes each), then track_ID.
-        let track_id = be32(data, tkhd.body + if version == 1 { 20 } else { 12 })?;
+        let id = be32(data, tkhd.body + if version == 1 { 20 } else { 12 })?;
         let mdia_parts = children(data, mdia.body, mdia.end)?;
         let Some(mdhd) = find(&mdia_parts, b"mdhd") else {
             continue;
         };
         let version = data[mdhd.body];
         let timescale = be32(data, mdhd.body + if version == 1 { 20 } else { 12 })?;
-        if timescale > 0 {
-            out.insert(track_id, timescale);
-        }
+        // hdlr: version/flags, pre_defined, then handler_type.
+        let handler = match find(&mdia_parts, b"hdlr") {
+            Some(h) => be32(data, h.body + 8)?.to_be_bytes(),
+            None => [0; 4],
+        };
+        out.push(Track {
+            id,
+            timescale,
+            handler,
+        });
     }
     Ok(out)
+}
+
+/// Track id → media timescale, from a `moov` box.
+pub fn track_timescales(data: &[u8], moov: &BoxRef) -> Result<HashMap<u32, u32>, Fmp4Error> {
+    Ok(tracks(data, moov)?
+        .into_iter()
+        .filter(|t| t.timescale > 0)
+        .map(|t| (t.id, t.timescale))
+        .collect())
+}
+
+/// The track id of a `moof`'s first track fragment.
+pub fn moof_track_id(data: &[u8], moof: &BoxRef) -> Result<Option<u32>, Fmp4Error> {
+    let parts = children(data, moof.body, moof.end)?;
+    let Some(traf) = find(&parts, b"traf") else {
+        return Ok(None);
+    };
+    let traf_parts = children(data, traf.body, traf.end)?;
+    match find(&traf_parts, b"tfhd") {
+        Some(tfhd) => Ok(Some(be32(data, tfhd.body + 4)?)),
+        None => Ok(None),
+    }
 }
 
 /// True unless the first sample of the first track fragment is flagged non-sync (ISO 14496-12 sample flags).

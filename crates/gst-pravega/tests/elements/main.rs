@@ -8,6 +8,7 @@
 //! Tests run in parallel; the whole binary takes about 10 s. Readers of unsealed streams use end-mode=latest
 //! or their own timeouts, so nothing waits at a tail forever.
 
+mod audio;
 mod bytes;
 mod common;
 mod compat;
