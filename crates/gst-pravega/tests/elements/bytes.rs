@@ -17,27 +17,13 @@ fn pattern(len: usize, seed: u8) -> Vec<u8> {
         .collect()
 }
 
-fn appsrc_sink(store: &TempStore, stream: &str) -> (gst::Pipeline, gst_app::AppSrc) {
-    let pipeline = launch(&format!(
-        "appsrc name=src caps=application/octet-stream format=time ! \
-         pravegasink name=sink store=\"{}\" stream={stream} timestamp-mode=tai",
-        store.uri()
-    ));
-    let appsrc = pipeline
-        .by_name("src")
-        .expect("appsrc")
-        .downcast::<gst_app::AppSrc>()
-        .expect("an appsrc");
-    (pipeline, appsrc)
-}
-
 /// 20 MiB buffers (three frames each in the store) and one of exactly two full frames' payload come back
 /// from pravegasrc byte for byte, one buffer each, with their TAI timestamps. While the first pravegasink is
 /// PLAYING, a second one on the same stream fails with a Busy resource error that names the stream.
 #[test]
 fn big_buffers_round_trip_and_a_second_writer_is_refused() {
     let store = TempStore::new();
-    let (pipeline, appsrc) = appsrc_sink(&store, "big/blob");
+    let (pipeline, appsrc) = appsrc_sink(&store, "big/blob", "timestamp-mode=tai");
     pipeline
         .set_state(gst::State::Playing)
         .expect("first writer playing");
@@ -63,7 +49,7 @@ fn big_buffers_round_trip_and_a_second_writer_is_refused() {
         std::thread::sleep(Duration::from_millis(10));
     }
 
-    let (second, _second_src) = appsrc_sink(&store, "big/blob");
+    let (second, _second_src) = appsrc_sink(&store, "big/blob", "timestamp-mode=tai");
     assert!(
         second.set_state(gst::State::Playing).is_err(),
         "a second writer must not start"

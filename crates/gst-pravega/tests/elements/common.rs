@@ -176,6 +176,22 @@ impl Recording {
     }
 }
 
+/// `appsrc name=src caps=application/octet-stream format=time ! pravegasink name=sink …` writing `stream`
+/// with `sink_props` (e.g. `timestamp-mode=tai`), and its appsrc for pushing opaque buffers.
+pub fn appsrc_sink(store: &TempStore, stream: &str, sink_props: &str) -> (gst::Pipeline, gst_app::AppSrc) {
+    let pipeline = launch(&format!(
+        "appsrc name=src caps=application/octet-stream format=time ! \
+         pravegasink name=sink store=\"{}\" stream={stream} {sink_props}",
+        store.uri()
+    ));
+    let appsrc = pipeline
+        .by_name("src")
+        .expect("appsrc")
+        .downcast::<gst_app::AppSrc>()
+        .expect("an appsrc");
+    (pipeline, appsrc)
+}
+
 /// Parses a pipeline description.
 pub fn launch(desc: &str) -> gst::Pipeline {
     init();

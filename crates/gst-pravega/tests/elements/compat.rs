@@ -164,16 +164,7 @@ fn no_seek_and_timestamp_exact_start_where_the_original_starts() {
 fn latest_indexed_ends_before_the_last_index_record() {
     let store = TempStore::new();
     let stream = "modes/live";
-    let pipeline = launch(&format!(
-        "appsrc name=src caps=application/octet-stream format=time ! \
-         pravegasink store=\"{}\" stream={stream} timestamp-mode=tai",
-        store.uri()
-    ));
-    let appsrc = pipeline
-        .by_name("src")
-        .expect("appsrc")
-        .downcast::<gst_app::AppSrc>()
-        .expect("an appsrc");
+    let (pipeline, appsrc) = appsrc_sink(&store, stream, "timestamp-mode=tai");
     pipeline.set_state(gst::State::Playing).expect("playing");
     let base = 1_800_000_000_000_000_000u64;
     let sec = 1_000_000_000u64;

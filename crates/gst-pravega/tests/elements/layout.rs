@@ -216,16 +216,7 @@ fn push_flagged(
     mode: &str,
     buffers: &[(u64, gst::BufferFlags)],
 ) -> (Vec<Header>, Vec<Record>) {
-    let pipeline = launch(&format!(
-        "appsrc name=src caps=application/octet-stream format=time ! \
-         pravegasink store=\"{}\" stream={stream} timestamp-mode={mode} hash-chain=false",
-        store.uri()
-    ));
-    let appsrc = pipeline
-        .by_name("src")
-        .expect("appsrc")
-        .downcast::<gst_app::AppSrc>()
-        .expect("an appsrc");
+    let (pipeline, appsrc) = appsrc_sink(store, stream, &format!("timestamp-mode={mode} hash-chain=false"));
     pipeline.set_state(gst::State::Playing).expect("playing");
     for (i, &(pts, flags)) in buffers.iter().enumerate() {
         let mut b = gst::Buffer::from_slice(vec![i as u8; 100]);
