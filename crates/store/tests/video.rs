@@ -13,7 +13,7 @@ use common::{
 };
 use hindsight_store::format::{Flags, MAX_FRAME_PAYLOAD};
 use hindsight_store::search;
-use hindsight_store::video::{self, IndexPolicy};
+use hindsight_store::video::{self, FrameRole, IndexPolicy};
 use hindsight_store::{
     Backend, ByteReader, ByteWriter, EmbeddedStore, Interrupt, ReadOutcome, StoreError, StreamInfo,
     StreamName, Timestamp, VideoReader, VideoWriter,
@@ -97,6 +97,37 @@ fn key_frames_are_indexed_no_more_often_than_min_interval() {
         );
         assert!(f.header.flags.random_access());
     }
+}
+
+#[test]
+fn aux_frames_are_stored_in_order_and_never_indexed() {
+    let (_dir, store) = temp_store(1 << 20);
+    let cam = name("site/cam-with-sound");
+    let policy = IndexPolicy {
+        min_interval: Duration::from_millis(0),
+        max_interval: Duration::from_secs(1),
+    };
+    let mut w = VideoWriter::open(&store, &cam, policy).expect("open writer");
+    // Five seconds of sound alone after one key frame: no forced record lands on an audio fragment.
+    w.append(&payload(0, 64), at_ms(0), true).expect("key frame");
+    for i in 1..=250u64 {
+        let a = w
+            .append_as(&payload(i, 16), at_ms(i * 20), FrameRole::Aux)
+            .expect("audio fragment");
+        assert!(a.record.is_none(), "aux frame {i} was indexed");
+    }
+    let key = w
+        .append_as(&payload(251, 64), at_ms(5000), FrameRole::Key)
+        .expect("key frame");
+    assert!(key.record.is_some_and(|r| r.is_seek_target()));
+    drop(w);
+    let frames = read_frames(&store, &cam);
+    assert_eq!(frames.len(), 252);
+    assert!(frames[1..251].iter().all(|f| !f.header.flags.include_in_index()
+        && !f.header.flags.random_access()
+        && !f.header.flags.discontinuity()));
+    let (_, recs) = records(&store, &cam);
+    assert_eq!(recs.iter().filter(|r| r.is_seek_target()).count(), 2);
 }
 
 #[test]

@@ -32,6 +32,8 @@ pub struct Fragment {
     pub key: bool,
     /// Carries a sound track's samples.
     pub audio: bool,
+    /// The track its (first) track fragment belongs to.
+    pub track: Option<u32>,
     /// Timing of the first timed input buffer that belonged to it.
     pub meta: Option<BufferMeta>,
 }
@@ -46,6 +48,8 @@ pub struct Assembler {
     meta: Option<BufferMeta>,
     /// Track ids of the current moov's sound tracks.
     audio_tracks: Vec<u32>,
+    /// Track ids of the current moov, in its order.
+    track_ids: Vec<u32>,
 }
 
 impl Assembler {
@@ -57,6 +61,11 @@ impl Assembler {
     /// The current ftyp+moov header (empty before the muxer sent it).
     pub fn header(&self) -> &[u8] {
         &self.header
+    }
+
+    /// The track ids of the current moov (empty before the muxer sent it).
+    pub fn track_ids(&self) -> &[u32] {
+        &self.track_ids
     }
 
     /// Feeds one input buffer; returns the fragments it completed.
@@ -85,11 +94,9 @@ impl Assembler {
                     self.header.extend_from_slice(bytes);
                 }
                 b"moov" => {
-                    self.audio_tracks = tracks(&self.pending, &b)?
-                        .iter()
-                        .filter(|t| t.is_audio())
-                        .map(|t| t.id)
-                        .collect();
+                    let tracks = tracks(&self.pending, &b)?;
+                    self.audio_tracks = tracks.iter().filter(|t| t.is_audio()).map(|t| t.id).collect();
+                    self.track_ids = tracks.iter().map(|t| t.id).collect();
                     self.header.extend_from_slice(&self.pending[b.start..b.end]);
                 }
                 b"styp" | b"sidx" | b"prft" | b"emsg" => self.fragment.extend_from_slice(bytes),
@@ -122,10 +129,11 @@ impl Assembler {
             body: s + 8,
             end: e,
         });
-        let audio = match &moof {
-            Some(m) => moof_track_id(&self.fragment, m)?.is_some_and(|id| self.audio_tracks.contains(&id)),
-            None => false,
+        let track = match &moof {
+            Some(m) => moof_track_id(&self.fragment, m)?,
+            None => None,
         };
+        let audio = track.is_some_and(|id| self.audio_tracks.contains(&id));
         let key = !audio
             && match (meta, &moof) {
                 (Some(m), _) => !m.delta_unit,
@@ -146,6 +154,7 @@ impl Assembler {
             data,
             key,
             audio,
+            track,
             meta,
         })
     }

@@ -4,6 +4,8 @@
 //!   moof buffer, an mdat header and the sample data, each a separate buffer) into one payload per fragment,
 //!   with ftyp+moov in front of every key-frame fragment so each indexed frame is a self-contained random-access
 //!   point.
+//! - [`Interleaver`] puts the fragments of several tracks (video and sound) in decode-time order, since a
+//!   stream's stored times only increase.
 //! - [`Retimer`] rewrites the `tfdt` decode time of each fragment read back from a stream to the frame's stored
 //!   TAI time. qtdemux takes fragment times from `tfdt`, so this puts the demuxed timestamps on the same
 //!   absolute TAI timeline as the index, the segment and seeks, whatever timeline the recording pipeline had.
@@ -11,9 +13,11 @@
 use std::collections::HashMap;
 
 mod assembler;
+mod interleave;
 mod retimer;
 
 pub use assembler::{Assembler, BufferMeta, Fragment};
+pub use interleave::{Interleaver, DEFAULT_HOLD};
 pub use retimer::Retimer;
 
 /// Errors from parsing fMP4 boxes.

@@ -20,6 +20,7 @@ use crate::fmp4::{Assembler, BufferMeta};
 use crate::lifecycle::{self, lock};
 use crate::location::{self, Location};
 use crate::settings::{RetentionType, TimestampMode};
+use hindsight_store::video::FrameRole;
 
 mod writing;
 
@@ -325,6 +326,19 @@ impl BaseSinkImpl for PravegaSink {
         self.finish()
     }
 
+    fn event(&self, event: gst::Event) -> bool {
+        // The fragments held for interleaving are written before EOS is posted, so a stream is complete
+        // when the application hears of the end.
+        if event.type_() == gst::EventType::Eos {
+            if let Some(state) = lock(&self.state).as_mut() {
+                if let Err(e) = self.drain_fragments(state) {
+                    gst::warning!(CAT, imp = self, "cannot write the last fragments: {e:?}");
+                }
+            }
+        }
+        self.parent_event(event)
+    }
+
     fn set_caps(&self, caps: &gst::Caps) -> Result<(), gst::LoggableError> {
         let is_mp4 = caps.structure(0).is_some_and(|s| s.name() == "video/quicktime");
         let is_ts = caps.structure(0).is_some_and(|s| s.name() == "video/mpegts");
@@ -371,26 +385,36 @@ impl BaseSinkImpl for PravegaSink {
                 writer.mark_discontinuity();
             }
         }
-        match state.assembler.as_mut().map(|a| a.push(&map, meta)) {
-            Some(Ok(fragments)) => {
-                for f in fragments {
-                    let meta = f.meta.unwrap_or_default();
-                    self.write(state, &f.data, meta, f.key)?;
+        if let Some(assembler) = state.assembler.as_mut() {
+            let fragments = match assembler.push(&map, meta) {
+                Ok(f) => f,
+                Err(e) => {
+                    gst::element_imp_error!(self, gst::StreamError::Demux, ("Input is not fragmented MP4 as mp4mux streamable=true fragment-duration=1 makes it: {e}"));
+                    return Err(gst::FlowError::Error);
                 }
+            };
+            let tracks = assembler.track_ids().to_vec();
+            let mut due = state.interleaver.set_tracks(&tracks);
+            for f in fragments {
+                due.extend(state.interleaver.push(f));
             }
-            Some(Err(e)) => {
-                gst::element_imp_error!(self, gst::StreamError::Demux, ("Input is not fragmented MP4 as mp4mux streamable=true fragment-duration=1 makes it: {e}"));
-                return Err(gst::FlowError::Error);
-            }
-            None => match state.tables.as_mut() {
+            self.write_fragments(state, due)?;
+        } else {
+            let role = if meta.delta_unit {
+                FrameRole::Delta
+            } else {
+                FrameRole::Key
+            };
+            match state.tables.as_mut() {
                 Some(tables) => {
                     if let Some((frame, key)) = tables.push(&map, !meta.delta_unit) {
-                        self.write(state, &frame, meta, key)?;
+                        let role = if key { FrameRole::Key } else { FrameRole::Delta };
+                        self.write(state, &frame, meta, role)?;
                     }
                 }
-                None if !map.is_empty() => self.write(state, &map, meta, !meta.delta_unit)?,
+                None if !map.is_empty() => self.write(state, &map, meta, role)?,
                 None => {}
-            },
+            }
         }
         self.run_retention(state);
         Ok(gst::FlowSuccess::Ok)

@@ -18,7 +18,7 @@ mod writer;
 
 pub use index::{read_exact_at, IndexReader};
 pub use reader::{Frame, ReadOutcome, VideoReader};
-pub use writer::{Appended, IndexPolicy, VideoWriter};
+pub use writer::{Appended, FrameRole, IndexPolicy, VideoWriter};
 
 const REC: u64 = INDEX_RECORD_LEN as u64;
 

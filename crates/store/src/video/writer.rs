@@ -31,6 +31,18 @@ impl Default for IndexPolicy {
     }
 }
 
+/// What a stored frame is to the index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameRole {
+    /// A video key frame: indexed as a seek target (at most every `min_interval`).
+    Key,
+    /// A video delta frame: indexed only when `max_interval` passed without a record (all-delta encoders).
+    Delta,
+    /// Another track's data between the video frames (an audio fragment): never indexed, so no reader starts
+    /// at it, and it does not count as video for the forced records.
+    Aux,
+}
+
 /// What one [`VideoWriter::append`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Appended {
@@ -188,6 +200,17 @@ impl VideoWriter {
     /// Appends one buffer as one frame (split if over 8 MiB) and its index record when the policy asks for
     /// one. `timestamp` is raised to the previous one if it steps back, so stored time only increases.
     pub fn append(&mut self, payload: &[u8], timestamp: Timestamp, key_frame: bool) -> Result<Appended> {
+        let role = if key_frame {
+            FrameRole::Key
+        } else {
+            FrameRole::Delta
+        };
+        self.append_as(payload, timestamp, role)
+    }
+
+    /// Like [`VideoWriter::append`], for a frame of any [`FrameRole`].
+    pub fn append_as(&mut self, payload: &[u8], timestamp: Timestamp, role: FrameRole) -> Result<Appended> {
+        let key_frame = role == FrameRole::Key;
         let mut ts = timestamp;
         if let Some(last) = self.last_timestamp {
             if !ts.is_unknown() && ts < last {
@@ -195,10 +218,10 @@ impl VideoWriter {
                 ts = last;
             }
         }
-        if self.run_start.is_none() && !ts.is_unknown() {
+        if self.run_start.is_none() && !ts.is_unknown() && role != FrameRole::Aux {
             self.run_start = Some(ts);
         }
-        let indexed = if ts.is_unknown() {
+        let indexed = if ts.is_unknown() || role == FrameRole::Aux {
             false
         } else if key_frame {
             self.last_index

@@ -10,11 +10,11 @@ use gst::subclass::prelude::*;
 use gst_base::prelude::*;
 use hindsight_store::evidence::{self, SigningKey};
 use hindsight_store::retention::{self, RetentionPolicy};
-use hindsight_store::video::{IndexPolicy, VideoWriter};
+use hindsight_store::video::{FrameRole, IndexPolicy, VideoWriter};
 use hindsight_store::{Backend, StreamName, Timestamp};
 
 use crate::errors;
-use crate::fmp4::{Assembler, BufferMeta};
+use crate::fmp4::{Assembler, BufferMeta, Fragment, Interleaver};
 use crate::location::OpenError;
 use crate::settings::TimestampMode;
 
@@ -25,6 +25,11 @@ pub(super) struct Started {
     pub(super) name: StreamName,
     pub(super) writer: Option<VideoWriter>,
     pub(super) assembler: Option<Assembler>,
+    /// Puts fMP4 fragments of several tracks (video and sound) in time order.
+    pub(super) interleaver: Interleaver,
+    /// This writer stored a video key frame: sound before it is dropped, since no reader could start there
+    /// (the first frame of a run must carry the header a demuxer starts from).
+    pub(super) video_started: bool,
     /// MPEG-TS input: tables waiting for the media buffer they precede.
     pub(super) tables: Option<crate::mpegts::TableHold>,
     /// Unix nanoseconds minus pipeline clock time, measured once so frames stay evenly spaced.
@@ -104,6 +109,8 @@ impl PravegaSink {
             name,
             writer: Some(writer),
             assembler: None,
+            interleaver: Interleaver::default(),
+            video_started: false,
             tables: None,
             clock_to_unix: None,
             base: (s.timestamp_base > 0).then(|| Timestamp::from_nanos(s.timestamp_base)),
@@ -177,19 +184,53 @@ impl PravegaSink {
         }
     }
 
+    /// Writes fMP4 fragments released by the interleaver: video frames as key or delta frames, sound as frames
+    /// that are never indexed.
+    pub(super) fn write_fragments(
+        &self,
+        state: &mut Started,
+        fragments: Vec<Fragment>,
+    ) -> Result<(), gst::FlowError> {
+        for f in fragments {
+            let role = match (f.audio, f.key) {
+                (true, _) => FrameRole::Aux,
+                (false, true) => FrameRole::Key,
+                (false, false) => FrameRole::Delta,
+            };
+            if role == FrameRole::Aux && !state.video_started {
+                gst::trace!(
+                    CAT,
+                    imp = self,
+                    "dropping a sound fragment before the first key frame"
+                );
+                continue;
+            }
+            state.video_started |= role == FrameRole::Key;
+            self.write(state, &f.data, f.meta.unwrap_or_default(), role)?;
+        }
+        Ok(())
+    }
+
+    /// Writes what the interleaver still holds (end of the input, or stopping).
+    pub(super) fn drain_fragments(&self, state: &mut Started) -> Result<(), gst::FlowError> {
+        let held = state.interleaver.drain();
+        self.write_fragments(state, held)
+    }
+
     pub(super) fn write(
         &self,
         state: &mut Started,
         data: &[u8],
         meta: BufferMeta,
-        key: bool,
+        role: FrameRole,
     ) -> Result<(), gst::FlowError> {
         let mode = lock(&self.settings).timestamp_mode;
         let ts = self.timestamp_for(state, mode, &meta);
         let Some(writer) = state.writer.as_mut() else {
             return Err(gst::FlowError::Flushing);
         };
-        match writer.append(data, ts, key) {
+        let key = role == FrameRole::Key;
+        match writer.append_as(data, ts, role) {
             Ok(appended) => {
                 state.frames += 1;
                 if appended.record.is_some_and(|r| r.is_seek_target()) {
@@ -225,6 +266,11 @@ impl PravegaSink {
         let Some(mut state) = lock(&self.state).take() else {
             return Ok(());
         };
+        if !state.interleaver.is_empty() {
+            if let Err(e) = self.drain_fragments(&mut state) {
+                gst::warning!(CAT, imp = self, "cannot write the last fragments: {e:?}");
+            }
+        }
         let Some(writer) = state.writer.take() else {
             return Ok(());
         };
