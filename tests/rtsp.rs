@@ -22,17 +22,34 @@ struct Camera {
     source: Option<glib::SourceId>,
 }
 
+/// The test camera's pictures.
+const VIDEO: &str =
+    "videotestsrc is-live=true pattern=ball ! video/x-raw,width=320,height=180,framerate=30/1 ! \
+     x264enc tune=zerolatency key-int-max=30 bframes=0 speed-preset=ultrafast ! \
+     rtph264pay name=pay0 pt=96 config-interval=-1";
+
 impl Camera {
     fn start(port: u16) -> Camera {
+        Camera::serve(port, &format!("( {VIDEO} )"))
+    }
+
+    /// A camera that also sends AAC sound (RTP MPEG4-GENERIC, as most cameras with a microphone).
+    fn start_with_sound(port: u16) -> Camera {
+        Camera::serve(
+            port,
+            &format!(
+                "( {VIDEO} audiotestsrc is-live=true wave=sine ! audio/x-raw,rate=48000,channels=1 ! \
+                 audioconvert ! avenc_aac ! rtpmp4gpay name=pay1 pt=97 )"
+            ),
+        )
+    }
+
+    fn serve(port: u16, launch: &str) -> Camera {
         let server = gst_rtsp_server::RTSPServer::new();
         server.set_address("127.0.0.1");
         server.set_service(&port.to_string());
         let factory = gst_rtsp_server::RTSPMediaFactory::new();
-        factory.set_launch(
-            "( videotestsrc is-live=true pattern=ball ! video/x-raw,width=320,height=180,framerate=30/1 ! \
-             x264enc tune=zerolatency key-int-max=30 bframes=0 speed-preset=ultrafast ! \
-             rtph264pay name=pay0 pt=96 config-interval=-1 )",
-        );
+        factory.set_launch(launch);
         factory.set_shared(true);
         server
             .mount_points()
@@ -225,4 +242,55 @@ fn a_camera_that_drops_and_returns_continues_the_same_stream_with_a_discontinuit
         pts.iter().any(|&t| t > last_before + 3_000_000_000),
         "frames after the gap are played"
     );
+}
+
+#[test]
+fn a_camera_with_sound_records_its_sound_beside_the_video() {
+    main_loop();
+    let store = tempfile::tempdir().expect("tempdir");
+    let logs = tempfile::tempdir().expect("tempdir");
+    let log = logs.path().join("record.log");
+    let port = free_port();
+    let camera = Camera::start_with_sound(port);
+    let child = Command::new(env!("CARGO_BIN_EXE_hindsight"))
+        .arg("--store")
+        .arg(store.path())
+        .args(["record", "--stream", "site/lobby", "--source"])
+        .arg(format!("rtsp://127.0.0.1:{port}/cam"))
+        .env_remove("HINDSIGHT_STORE")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("log file"))
+        .spawn()
+        .expect("start the recorder");
+    wait_for(
+        store.path(),
+        "site/lobby",
+        Duration::from_secs(60),
+        "4 key frames",
+        &log,
+        |r| r.iter().filter(|r| r.is_seek_target()).count() >= 4,
+    );
+    stop_recorder(child, &log);
+    camera.stop();
+
+    let source = format!(
+        "pravegasrc store={} stream=site/lobby end-mode=latest ! qtdemux name=d",
+        store.path().display()
+    );
+    let video = collect_pts(&format!(
+        "{source} d.video_0 ! h264parse ! fakesink name=out sync=false"
+    ));
+    let audio = collect_pts(&format!(
+        "{source} d.audio_0 ! aacparse ! fakesink name=out sync=false"
+    ));
+    let span = |v: &[u64]| (v[v.len() - 1] - v[0]) as f64 / 1e9;
+    assert!(video.len() >= 90, "{} video frames", video.len());
+    // 48 kHz AAC: 46.875 frames a second, over the same time as the pictures.
+    let (vs, aus) = (span(&video), span(&audio));
+    assert!((aus - vs).abs() < 0.5, "sound over {aus} s, pictures over {vs} s");
+    let rate = audio.len() as f64 / aus;
+    assert!((40.0..=54.0).contains(&rate), "{rate} AAC frames a second");
+    assert!(audio.windows(2).all(|w| w[1] > w[0]), "sound in order");
+    let start_gap = audio[0].abs_diff(video[0]) as f64 / 1e6;
+    assert!(start_gap < 200.0, "sound starts {start_gap} ms from the pictures");
 }

@@ -1,7 +1,7 @@
 //! Export a time range of a stream to a standard MP4 file, without re-encoding:
-//! `pravegasrc start=FROM end=TO ! qtdemux ! h264parse ! mp4mux faststart ! filesink` (`tsdemux` for a stream of
-//! MPEG-TS). The clip starts at the key frame at or before FROM, so it decodes from its first frame in any
-//! player.
+//! `pravegasrc start=FROM end=TO ! qtdemux ! queue ! h264parse ! mp4mux faststart ! filesink` (`tsdemux` for a
+//! stream of MPEG-TS), and its sound when it has some: `qtdemux. ! queue ! PARSER ! mp4mux.`. The clip starts at
+//! the key frame at or before FROM, so it decodes from its first frame in any player.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -101,6 +101,64 @@ fn demuxer_for(opts: &ExportOptions, first: Timestamp) -> anyhow::Result<&'stati
     }
 }
 
+/// Drops buffers leaving `pad` that decode after `to` and, when given, keeps the latest presentation time seen.
+fn limit_to_range(pad: &gst::Pad, to: Timestamp, last: Option<Arc<AtomicU64>>) {
+    let to = to.nanos();
+    pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+        let Some(buffer) = info.buffer() else {
+            return gst::PadProbeReturn::Ok;
+        };
+        if buffer.dts_or_pts().is_some_and(|t| t.nseconds() > to) {
+            return gst::PadProbeReturn::Drop;
+        }
+        if let (Some(pts), Some(last)) = (buffer.pts(), last.as_ref()) {
+            last.fetch_max(pts.nseconds(), Ordering::Relaxed);
+        }
+        gst::PadProbeReturn::Ok
+    });
+}
+
+/// `queue ! PARSER ! mp4mux.audio_%u` for the stream's first sound track (stored as it was recorded, so one
+/// mp4mux takes as it is).
+fn add_sound(
+    pipeline: &gst::Pipeline,
+    mux: &gst::Element,
+    pad: &gst::Pad,
+    to: Timestamp,
+) -> anyhow::Result<()> {
+    if mux.sink_pads().iter().any(|p| p.name().starts_with("audio_")) {
+        return Ok(());
+    }
+    let caps = pad.current_caps().ok_or_else(|| anyhow!("sound without caps"))?;
+    let parser = crate::engine::sound::parser_for(&caps)
+        .ok_or_else(|| anyhow!("sound of type {caps} cannot go into an MP4 unchanged"))?;
+    let queue = gst::ElementFactory::make("queue").build()?;
+    let parse = gst::ElementFactory::make(parser)
+        .build()
+        .with_context(|| format!("{parser} is not installed"))?;
+    pipeline.add_many([&queue, &parse])?;
+    queue.link(&parse)?;
+    let mux_pad = mux
+        .request_pad_simple("audio_%u")
+        .ok_or_else(|| anyhow!("mp4mux refused a sound track"))?;
+    let parse_src = parse
+        .static_pad("src")
+        .ok_or_else(|| anyhow!("parser without src pad"))?;
+    parse_src
+        .link(&mux_pad)
+        .map_err(|e| anyhow!("cannot link the sound into the muxer: {e:?}"))?;
+    limit_to_range(&parse_src, to, None);
+    for e in [&queue, &parse] {
+        e.sync_state_with_parent()?;
+    }
+    let sink = queue
+        .static_pad("sink")
+        .ok_or_else(|| anyhow!("queue without sink pad"))?;
+    pad.link(&sink)
+        .map_err(|e| anyhow!("cannot link the stream's sound: {e:?}"))?;
+    Ok(())
+}
+
 /// Runs the export on the calling thread. `progress` gets 0.0..=1.0; setting `cancel` stops it and removes
 /// the partial file.
 pub fn run(
@@ -146,13 +204,32 @@ pub fn run(
         .property("location", part.display().to_string())
         .build()?;
     let pipeline = gst::Pipeline::with_name("export");
-    pipeline.add_many([&src, &demux, &parse, &mux, &sink])?;
+    // The demuxer feeds video and sound from one thread while the muxer waits for both: each gets a queue.
+    let queue = gst::ElementFactory::make("queue").build()?;
+    pipeline.add_many([&src, &demux, &queue, &parse, &mux, &sink])?;
     src.link(&demux)?;
-    gst::Element::link_many([&parse, &mux, &sink])?;
-    let parse_weak = parse.downgrade();
+    gst::Element::link_many([&queue, &parse, &mux, &sink])?;
+    // The last frame time seen, for progress; frames decoded after the range are dropped (only reached when the
+    // clip ends at the tail). By decode time, not presentation time: every frame shown within the range keeps
+    // the frames it references, which precede it in decode order. Stream time is TAI ns.
+    let last_pts = Arc::new(AtomicU64::new(0));
+    if let Some(pad) = parse.static_pad("src") {
+        limit_to_range(&pad, opts.to, Some(last_pts.clone()));
+    }
+    let (queue_weak, pipeline_weak, mux_weak) = (queue.downgrade(), pipeline.downgrade(), mux.downgrade());
+    let to = opts.to;
     demux.connect_pad_added(move |_, pad| {
-        let Some(parse) = parse_weak.upgrade() else { return };
-        let Some(sinkpad) = parse.static_pad("sink") else {
+        let Some(caps) = pad.current_caps() else { return };
+        if crate::engine::sound::is_audio(&caps) {
+            let (Some(pipeline), Some(mux)) = (pipeline_weak.upgrade(), mux_weak.upgrade()) else {
+                return;
+            };
+            if let Err(e) = add_sound(&pipeline, &mux, pad, to) {
+                tracing::warn!(error = %e, "the clip is exported without its sound");
+            }
+            return;
+        }
+        let Some(sinkpad) = queue_weak.upgrade().and_then(|q| q.static_pad("sink")) else {
             return;
         };
         if pad.name().starts_with("video") && !sinkpad.is_linked() {
@@ -161,26 +238,6 @@ pub fn run(
             }
         }
     });
-    // The last frame time seen, for progress; frames decoded after the range are dropped (only reached when the
-    // clip ends at the tail). By decode time, not presentation time: every frame shown within the range keeps
-    // the frames it references, which precede it in decode order. Stream time is TAI ns.
-    let last_pts = Arc::new(AtomicU64::new(0));
-    if let Some(pad) = parse.static_pad("src") {
-        let last = last_pts.clone();
-        let to = opts.to.nanos();
-        pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
-            let Some(buffer) = info.buffer() else {
-                return gst::PadProbeReturn::Ok;
-            };
-            if buffer.dts_or_pts().is_some_and(|t| t.nseconds() > to) {
-                return gst::PadProbeReturn::Drop;
-            }
-            if let Some(pts) = buffer.pts() {
-                last.fetch_max(pts.nseconds(), Ordering::Relaxed);
-            }
-            gst::PadProbeReturn::Ok
-        });
-    }
 
     let bus = pipeline.bus().ok_or_else(|| anyhow!("pipeline without a bus"))?;
     pipeline

@@ -7,6 +7,7 @@ pub mod job;
 pub mod player;
 pub mod profile;
 pub mod recorder;
+pub mod sound;
 pub mod store_watch;
 pub mod thumbnail;
 pub mod tile;

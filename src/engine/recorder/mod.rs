@@ -8,6 +8,7 @@
 //! recording at once with its message. Every wait is reported as [`RecordEvent::Reconnecting`], so the app can
 //! say "reconnecting…" while the camera or the store is away.
 
+mod audio;
 mod pipeline;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

@@ -6,8 +6,9 @@
 //! file:  filesrc ! parsebin ─(H.264)─────────────────────────────────┤
 //!                          └(other)─ decodebin ! videoconvert ! ENCODER┤
 //! rtsp:  rtspsrc ! rtph264depay ─────────────────────────────────────┤
-//!        h264parse ! video/x-h264,alignment=au ! mp4mux streamable fragment-duration=1 ! pravegasink
+//!        queue ! h264parse ! video/x-h264,alignment=au ! mp4mux streamable fragment-duration=1 ! pravegasink
 //! ```
+//! A file's or a camera's sound goes into the same mp4mux ([`super::audio`]).
 //! One fMP4 fragment per frame (DESIGN.md §7: multi-frame fragments from RTSP cameras came out corrupted in the
 //! original). Live sources are stamped with the wall clock; files with `--start-utc` (default now) plus their
 //! own timeline.
@@ -87,8 +88,18 @@ fn make(factory: &str) -> anyhow::Result<gst::Element> {
         .with_context(|| format!("GStreamer element {factory} is not installed"))
 }
 
-/// The common tail: `h264parse ! video/x-h264,alignment=au ! mp4mux ! pravegasink`; returns its first element.
-fn add_muxing_tail(pipeline: &gst::Pipeline, opts: &RecordOptions) -> anyhow::Result<gst::Element> {
+/// The muxing tail of a recording pipeline.
+struct Tail {
+    /// Where the H.264 video goes in.
+    video: gst::Element,
+    /// The muxer, for a sound track.
+    mux: gst::Element,
+}
+
+/// The common tail: `queue ! h264parse ! video/x-h264,alignment=au ! mp4mux ! pravegasink`.
+fn add_muxing_tail(pipeline: &gst::Pipeline, opts: &RecordOptions) -> anyhow::Result<Tail> {
+    // A file's demuxer feeds video and sound from one thread while the muxer waits for both: each gets a queue.
+    let queue = make("queue")?;
     let parse = make("h264parse")?;
     let caps = gst::ElementFactory::make("capsfilter")
         .property(
@@ -117,9 +128,9 @@ fn add_muxing_tail(pipeline: &gst::Pipeline, opts: &RecordOptions) -> anyhow::Re
             sink.set_property("timestamp-base", t.nanos());
         }
     }
-    pipeline.add_many([&parse, &caps, &mux, &sink])?;
-    gst::Element::link_many([&parse, &caps, &mux, &sink]).context("cannot link the muxing chain")?;
-    Ok(parse)
+    pipeline.add_many([&queue, &parse, &caps, &mux, &sink])?;
+    gst::Element::link_many([&queue, &parse, &caps, &mux, &sink]).context("cannot link the muxing chain")?;
+    Ok(Tail { video: queue, mux })
 }
 
 /// `videoconvert ! ENCODER` feeding `next`; returns videoconvert.
@@ -148,7 +159,7 @@ fn add_encoder(
 pub fn build_pipeline(opts: &RecordOptions) -> anyhow::Result<gst::Pipeline> {
     crate::engine::init()?;
     let pipeline = gst::Pipeline::with_name("recorder");
-    let tail = add_muxing_tail(&pipeline, opts)?;
+    let Tail { video: tail, mux } = add_muxing_tail(&pipeline, opts)?;
     match &opts.source {
         Source::Test => {
             let src = gst::ElementFactory::make("videotestsrc")
@@ -196,22 +207,47 @@ pub fn build_pipeline(opts: &RecordOptions) -> anyhow::Result<gst::Pipeline> {
             let depay = make("rtph264depay")?;
             pipeline.add_many([&src, &depay])?;
             depay.link(&tail)?;
+            // The SDP comes before any data: the sound's chain and the muxer's audio pad are made here.
+            let audio_depay: Arc<std::sync::Mutex<Option<gst::Element>>> = Arc::default();
+            let (pipeline_weak, mux_weak, audio2) =
+                (pipeline.downgrade(), mux.downgrade(), audio_depay.clone());
+            src.connect("select-stream", false, move |args| {
+                let caps = args.get(2).and_then(|v| v.get::<gst::Caps>().ok())?;
+                if !crate::engine::sound::is_audio(&caps) {
+                    return Some(true.to_value());
+                }
+                let (pipeline, mux) = (pipeline_weak.upgrade()?, mux_weak.upgrade()?);
+                let chain = match super::audio::add_rtsp_audio(&pipeline, &mux, &caps) {
+                    Ok(chain) => chain,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "the camera's sound is not recorded");
+                        None
+                    }
+                };
+                let selected = chain.is_some();
+                *audio2.lock().unwrap_or_else(|e| e.into_inner()) = chain;
+                Some(selected.to_value())
+            });
             let depay_weak = depay.downgrade();
             src.connect_pad_added(move |_, pad| {
                 let Some(depay) = depay_weak.upgrade() else { return };
-                let is_h264 = pad.current_caps().is_some_and(|c| {
-                    c.structure(0).is_some_and(|s| {
+                let Some(caps) = pad.current_caps() else { return };
+                let target = if crate::engine::sound::is_audio(&caps) {
+                    audio_depay.lock().unwrap_or_else(|e| e.into_inner()).clone()
+                } else {
+                    let is_h264 = caps.structure(0).is_some_and(|s| {
                         s.get::<&str>("encoding-name")
                             .map(|e| e == "H264")
                             .unwrap_or(false)
-                    })
-                });
-                let Some(sinkpad) = depay.static_pad("sink") else {
+                    });
+                    is_h264.then_some(depay)
+                };
+                let Some(sinkpad) = target.and_then(|t| t.static_pad("sink")) else {
                     return;
                 };
-                if is_h264 && !sinkpad.is_linked() {
+                if !sinkpad.is_linked() {
                     if let Err(e) = pad.link(&sinkpad) {
-                        tracing::warn!(error = ?e, "cannot link the camera's H.264 stream");
+                        tracing::warn!(error = ?e, caps = %caps, "cannot link the camera's stream");
                     }
                 }
             });
@@ -229,6 +265,7 @@ pub fn build_pipeline(opts: &RecordOptions) -> anyhow::Result<gst::Pipeline> {
             let pipeline_weak = pipeline.downgrade();
             let opts2 = opts.clone();
             let tail_weak = tail.downgrade();
+            let mux_weak = mux.downgrade();
             parse.connect_pad_added(move |_, pad| {
                 let (Some(pipeline), Some(tail)) = (pipeline_weak.upgrade(), tail_weak.upgrade()) else {
                     return;
@@ -237,6 +274,14 @@ pub fn build_pipeline(opts: &RecordOptions) -> anyhow::Result<gst::Pipeline> {
                 let Some(name) = caps.structure(0).map(|s| s.name().to_string()) else {
                     return;
                 };
+                if name.starts_with("audio/") {
+                    if let Some(mux) = mux_weak.upgrade() {
+                        if let Err(e) = super::audio::link_file_audio(&pipeline, &mux, pad) {
+                            tracing::warn!(error = %e, "the file's sound is not recorded");
+                        }
+                    }
+                    return;
+                }
                 let Some(tail_pad) = tail.static_pad("sink") else {
                     return;
                 };
