@@ -1,5 +1,5 @@
 //! Preferences in GSettings (schema `io.github.hindsight.Hindsight`): the store and Pravega controller to use,
-//! the last stream, the window size.
+//! the last stream, the window size, the player's volume.
 //!
 //! The schema is looked up among the installed ones first, then in the copy the build compiled
 //! (`build.rs`), so development builds keep their preferences too. Without either the app still runs, with
@@ -141,6 +141,29 @@ impl Settings {
                 .and_then(|()| s.set_boolean("window-maximized", state.maximized));
             if let Err(e) = saved {
                 tracing::warn!(error = %e, "cannot save the window size");
+            }
+        }
+    }
+
+    /// The player's sound: volume (0..=1) and mute.
+    pub fn player_sound(&self) -> crate::engine::player::SoundSettings {
+        match &self.inner {
+            Some(s) => crate::engine::player::SoundSettings {
+                volume: s.double("player-volume").clamp(0.0, 1.0),
+                muted: s.boolean("player-muted"),
+            },
+            None => Default::default(),
+        }
+    }
+
+    /// Saves the player's volume and mute.
+    pub fn set_player_sound(&self, sound: crate::engine::player::SoundSettings) {
+        if let Some(s) = &self.inner {
+            let saved = s
+                .set_double("player-volume", sound.volume.clamp(0.0, 1.0))
+                .and_then(|()| s.set_boolean("player-muted", sound.muted));
+            if let Err(e) = saved {
+                tracing::warn!(error = %e, "cannot save the player's volume");
             }
         }
     }

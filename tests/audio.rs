@@ -1,11 +1,14 @@
 //! Sound end to end: a file with AAC beside H.264 (with B-frames) is recorded with `hindsight record`, read
-//! back with its sound where it was, and exported to an MP4 that ffprobe reads with both streams.
+//! back with its sound where it was, exported to an MP4 that ffprobe reads with both streams, and played in
+//! the app with the sound heard at the picture shown (the app's status report says both).
 
 use std::path::Path;
 use std::process::Command;
+use std::time::Duration;
 
 mod common;
 
+use common::app::{App, PrivateDisplay};
 use common::{collect_pts, hindsight, init_gst, ok};
 
 /// One AAC frame of 1024 samples at 48 kHz.
@@ -145,4 +148,155 @@ fn a_file_with_sound_records_reads_back_in_sync_and_exports_both_tracks() {
     let (v, a) = (streams[0].1, streams[1].1);
     assert!((3.8..=4.1).contains(&v), "video lasts {v} s");
     assert!((v - a).abs() < 0.1, "video {v} s, audio {a} s");
+}
+
+/// What the app says it shows and plays: (frame on screen, sound heard), TAI ns.
+fn shown_and_heard(s: &serde_json::Value) -> Option<(u64, u64)> {
+    let frame = s["cameras"][0]["frame_ns"].as_u64().filter(|&t| t > 0)?;
+    let heard = s["sound"]["position_ns"].as_u64().filter(|&t| t > 0)?;
+    Some((frame, heard))
+}
+
+/// The median of `(heard - shown)` over `n` samples of a playing app, in ms.
+fn median_offset_ms(app: &App, n: usize) -> f64 {
+    let mut offsets = Vec::with_capacity(n);
+    let mut last = 0;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while offsets.len() < n {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "only {} samples: {:?}",
+            offsets.len(),
+            app.status()
+        );
+        if let Some((frame, heard)) = app.status().as_ref().and_then(shown_and_heard) {
+            if frame != last {
+                offsets.push((heard as i64 - frame as i64) as f64 / 1e6);
+                last = frame;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(150));
+    }
+    offsets.sort_by(f64::total_cmp);
+    offsets[n / 2]
+}
+
+#[test]
+fn the_app_plays_the_sound_with_the_pictures_and_keeps_the_volume() {
+    let store = tempfile::tempdir().expect("tempdir");
+    let work = tempfile::tempdir().expect("tempdir");
+    let mp4 = work.path().join("av.mp4");
+    make_av_mp4(&mp4, 30);
+    ok(&hindsight(
+        store.path(),
+        &[
+            "record",
+            "--stream",
+            "site/av",
+            "--source",
+            &format!("file://{}", mp4.display()),
+        ],
+    ));
+    let x = PrivateDisplay::start();
+    let settings = work.path().join("settings");
+    let env = [
+        ("HINDSIGHT_AUDIO_SINK", Path::new("fakeaudiosink")),
+        ("GSETTINGS_BACKEND", Path::new("keyfile")),
+        ("XDG_CONFIG_HOME", settings.as_path()),
+    ];
+    let app = App::start_on(
+        &x.name,
+        store.path(),
+        &["play", "site/av"],
+        work.path().join("s.json"),
+        &env,
+    );
+    let first = app.wait_for("sound playing", Duration::from_secs(30), |s| {
+        s["playing"] == true && s["sound"]["buffers"].as_u64().unwrap_or(0) > 20
+    });
+    assert_eq!(first["sound"]["silent"], false, "{first}");
+    assert_eq!(first["sound"]["volume_percent"], 100, "{first}");
+    // The sound heard and the picture shown are of the same moment. A 30 fps frame stays up 33 ms and an AAC
+    // frame lasts 21 ms, so a sample may see either a little behind: the median is what the ear and eye get.
+    let offset = median_offset_ms(&app, 25);
+    eprintln!("sound heard {offset:+.1} ms from the picture shown (median of 25)");
+    assert!(offset.abs() <= 40.0, "sound {offset} ms from the pictures");
+    x.screenshot(&work.path().join("sound.png"));
+
+    // M mutes; the choice is saved and comes back with the next start.
+    x.key("m");
+    app.wait_for("muted", Duration::from_secs(10), |s| s["sound"]["muted"] == true);
+    let muted = app.wait_for("still playing", Duration::from_secs(10), |s| {
+        s["sound"]["silent"] == true
+    });
+    assert_eq!(muted["playing"], true, "{muted}");
+    drop(app);
+    let app = App::start_on(
+        &x.name,
+        store.path(),
+        &["play", "site/av"],
+        work.path().join("s2.json"),
+        &env,
+    );
+    let again = app.wait_for("sound playing again", Duration::from_secs(30), |s| {
+        s["sound"]["buffers"].as_u64().unwrap_or(0) > 0
+    });
+    assert_eq!(again["sound"]["muted"], true, "mute kept in GSettings: {again}");
+    assert_eq!(again["sound"]["silent"], true, "{again}");
+    x.key("m");
+    app.wait_for("unmuted", Duration::from_secs(10), |s| {
+        s["sound"]["silent"] == false
+    });
+    let offset = median_offset_ms(&app, 15);
+    assert!(
+        offset.abs() <= 40.0,
+        "after unmuting: sound {offset} ms from the pictures"
+    );
+}
+
+/// At the live edge the pictures are shown as they arrive; the sound is played as it arrives too, and the
+/// sound decoded in the burst from the key frame (older than the pictures) is dropped, not queued.
+#[test]
+fn live_sound_stays_with_the_live_pictures() {
+    let store = tempfile::tempdir().expect("tempdir");
+    let work = tempfile::tempdir().expect("tempdir");
+    init_gst();
+    gstpravega::register_static().expect("register elements");
+    let recording = gst::parse::launch(&format!(
+        "videotestsrc is-live=true num-buffers=900 pattern=ball ! \
+         video/x-raw,width=320,height=240,framerate=30/1 ! \
+         x264enc key-int-max=60 bframes=0 speed-preset=ultrafast tune=zerolatency ! h264parse ! \
+         video/x-h264,alignment=au ! mp4mux name=mux streamable=true fragment-duration=1 ! \
+         pravegasink store={} stream=site/live-av \
+         audiotestsrc is-live=true samplesperbuffer=1024 ! audio/x-raw,rate=48000,channels=1 ! \
+         audioconvert ! avenc_aac ! aacparse ! queue ! mux.",
+        store.path().display()
+    ))
+    .expect("recording pipeline")
+    .downcast::<gst::Pipeline>()
+    .expect("a pipeline");
+    use gst::prelude::*;
+    recording.set_state(gst::State::Playing).expect("record");
+    std::thread::sleep(Duration::from_secs(3));
+
+    let x = PrivateDisplay::start();
+    let env = [
+        ("HINDSIGHT_AUDIO_SINK", Path::new("fakeaudiosink")),
+        ("GSETTINGS_BACKEND", Path::new("memory")),
+    ];
+    let app = App::start_on(
+        &x.name,
+        store.path(),
+        &["play", "--live", "site/live-av"],
+        work.path().join("s.json"),
+        &env,
+    );
+    app.wait_for("live with sound", Duration::from_secs(30), |s| {
+        s["live"] == "live" && s["sound"]["buffers"].as_u64().unwrap_or(0) > 20
+    });
+    let offset = median_offset_ms(&app, 20);
+    eprintln!("live: sound heard {offset:+.1} ms from the picture shown (median of 20)");
+    assert!(offset.abs() <= 40.0, "live sound {offset} ms from the pictures");
+    drop(app);
+    let _ = recording.set_state(gst::State::Null);
 }

@@ -46,6 +46,7 @@ pub const PLAYER_SHORTCUTS: &[(&str, Shortcut)] = &[
     ("i", Shortcut::Player(|| PlayerMsg::MarkClip { start: true })),
     ("o", Shortcut::Player(|| PlayerMsg::MarkClip { start: false })),
     ("<Control>e", Shortcut::Player(|| PlayerMsg::ExportClip)),
+    ("m", Shortcut::Player(|| PlayerMsg::ToggleMute)),
     ("f", Shortcut::Fullscreen),
     ("Escape", Shortcut::Back),
 ];

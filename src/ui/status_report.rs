@@ -26,6 +26,23 @@ pub struct Status<'a> {
     pub error: Option<&'a str>,
     /// Every camera shown, the first camera first (one outside a synchronized review).
     pub cameras: &'a [CameraReport],
+    /// The sound being played, when the stream has some.
+    pub sound: Option<SoundReport>,
+}
+
+/// The player's sound.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+pub struct SoundReport {
+    /// Volume as set, 0..=100.
+    pub volume_percent: u32,
+    /// Muted by the user.
+    pub muted: bool,
+    /// Nothing is heard (muted, volume 0, or a speed other than 1×).
+    pub silent: bool,
+    /// Sound buffers that reached the audio sink so far.
+    pub buffers: u64,
+    /// TAI nanoseconds of the sound being heard, 0 when unknown.
+    pub position_ns: u64,
 }
 
 /// One camera of the player.

@@ -79,6 +79,8 @@ pub(super) struct Shared {
     /// Speed as f64 bits.
     pub(super) rate: std::sync::atomic::AtomicU64,
     pub(super) live: AtomicBool,
+    /// The first camera's sound, for a player with sound.
+    pub(super) sound: Option<Arc<super::sound::Sound>>,
 }
 
 impl Shared {
@@ -86,11 +88,22 @@ impl Shared {
         f64::from_bits(self.rate.load(Ordering::SeqCst))
     }
 
+    /// Keeps the speed the next seeks use; sound is heard only at 1×.
+    pub(super) fn store_rate(&self, rate: f64) {
+        self.rate.store(rate.to_bits(), Ordering::SeqCst);
+        if let Some(sound) = &self.sound {
+            sound.set_rate(rate);
+        }
+    }
+
     pub(super) fn set_live_sync(&self, live: bool) {
         self.live.store(live, Ordering::SeqCst);
         // History plays on the clock; the live edge shows each frame on arrival.
         for sink in &self.sinks {
             sink.set_property("sync", !live);
+        }
+        if let Some(sound) = &self.sound {
+            sound.set_live(live);
         }
     }
 
@@ -120,7 +133,7 @@ impl Shared {
             }
         }
         let at = at.ok_or_else(|| anyhow!("the stream has no key frame yet"))?;
-        self.rate.store(1.0f64.to_bits(), Ordering::SeqCst);
+        self.store_rate(1.0);
         self.seek(at, self.seek_flags())?;
         self.set_live_sync(true);
         self.pipeline

@@ -19,6 +19,7 @@
 mod camera;
 mod commands;
 mod pipeline;
+mod sound;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -31,6 +32,7 @@ use relm4::gtk::gdk;
 pub use camera::{Camera, ShownFrame};
 use commands::{Command, Queue, Shared};
 pub use pipeline::{CodedTimes, FrameStats, KeyFrameFilter};
+pub use sound::{Sound, SoundSettings, AUDIO_SINK_ENV};
 
 /// The most cameras one player shows side by side.
 pub const MAX_CAMERAS: usize = 9;
@@ -103,6 +105,28 @@ impl Player {
         start: StartAt,
         on_event: impl Fn(PlayerEvent) + 'static,
     ) -> anyhow::Result<Self> {
+        Self::build(store, streams, start, None, on_event)
+    }
+
+    /// Like [`Player::with_cameras`], also playing the first camera's sound (when its stream has some) at
+    /// `sound`'s volume.
+    pub fn with_sound(
+        store: Arc<dyn Backend>,
+        streams: &[StreamName],
+        start: StartAt,
+        sound: SoundSettings,
+        on_event: impl Fn(PlayerEvent) + 'static,
+    ) -> anyhow::Result<Self> {
+        Self::build(store, streams, start, Some(sound), on_event)
+    }
+
+    fn build(
+        store: Arc<dyn Backend>,
+        streams: &[StreamName],
+        start: StartAt,
+        sound_settings: Option<SoundSettings>,
+        on_event: impl Fn(PlayerEvent) + 'static,
+    ) -> anyhow::Result<Self> {
         if streams.is_empty() || streams.len() > MAX_CAMERAS {
             return Err(anyhow!(
                 "a player shows 1 to {MAX_CAMERAS} cameras, not {}",
@@ -112,15 +136,20 @@ impl Player {
         super::init()?;
         let pipeline = gst::Pipeline::with_name("player");
         let mut cameras = Vec::with_capacity(streams.len());
+        let mut sound = None;
         for (i, stream) in streams.iter().enumerate() {
             let filter = Arc::new(KeyFrameFilter::default());
             let stats = Arc::new(FrameStats::default());
             let coded = Arc::new(CodedTimes::default());
+            if i == 0 {
+                sound = sound_settings.map(|s| Arc::new(Sound::new(s, stats.clone())));
+            }
             let parts = pipeline::BranchParts {
                 start,
                 coded: &coded,
                 filter: &filter,
                 stats: &stats,
+                sound: if i == 0 { sound.as_ref() } else { None },
             };
             let sink = pipeline::add_branch(&pipeline, store.as_ref(), stream, i, &parts)
                 .with_context(|| format!("camera {stream}"))?;
@@ -155,6 +184,7 @@ impl Player {
             streams: streams.to_vec(),
             rate: AtomicU64::new(1.0f64.to_bits()),
             live: AtomicBool::new(false),
+            sound,
         });
         let queue = Arc::new(Queue::default());
         let (s, q) = (shared.clone(), queue.clone());
@@ -255,7 +285,7 @@ impl Player {
     /// Playback speed (0.25..=4); re-seeks at the current position so the new rate applies at once.
     pub fn set_rate(&self, rate: f64) {
         let rate = rate.clamp(0.25, 4.0);
-        self.shared.rate.store(rate.to_bits(), Ordering::SeqCst);
+        self.shared.store_rate(rate);
         if let Some(pos) = self.position() {
             self.seek_accurate(pos);
         }
@@ -266,10 +296,13 @@ impl Player {
         if start == StartAt::Live || (rate - 1.0).abs() < f64::EPSILON {
             return;
         }
-        self.shared
-            .rate
-            .store(rate.clamp(0.25, 4.0).to_bits(), Ordering::SeqCst);
+        self.shared.store_rate(rate.clamp(0.25, 4.0));
         self.queue.push(Command::Align(start));
+    }
+
+    /// The sound of the first camera, for a player made [`Player::with_sound`].
+    pub fn sound(&self) -> Option<&Sound> {
+        self.shared.sound.as_deref()
     }
 
     /// Current speed.

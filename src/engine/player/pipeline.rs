@@ -5,7 +5,8 @@
 //! ```
 //!
 //! once per camera, in one pipeline: the cameras of a synchronized review share the pipeline's clock, base
-//! time and seeks.
+//! time and seeks. The first camera's sound, when the player has sound, goes to [`super::sound`]; the other
+//! cameras' sound is not decoded.
 
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, LazyLock};
@@ -32,7 +33,7 @@ pub struct FrameStats {
 static EPOCH: LazyLock<Instant> = LazyLock::new(Instant::now);
 
 impl FrameStats {
-    fn record(&self, pts: Option<gst::ClockTime>) {
+    pub(super) fn record(&self, pts: Option<gst::ClockTime>) {
         self.count.fetch_add(1, Ordering::Relaxed);
         if let Some(pts) = pts.filter(|t| t.nseconds() > 0) {
             self.last_pts.store(pts.nseconds(), Ordering::Relaxed);
@@ -173,6 +174,8 @@ pub(super) struct BranchParts<'a> {
     pub(super) coded: &'a Arc<CodedTimes>,
     pub(super) filter: &'a Arc<KeyFrameFilter>,
     pub(super) stats: &'a Arc<FrameStats>,
+    /// Plays this camera's sound, when it has some (the first camera of a player made with sound).
+    pub(super) sound: Option<&'a Arc<super::sound::Sound>>,
 }
 
 /// Adds camera `camera`'s branch, `pravegasrc ! decodebin ! videoscale ! capsfilter ! videoconvert !
@@ -236,15 +239,32 @@ pub(super) fn add_branch(
     src.link(&decode).context("cannot link pravegasrc to decodebin")?;
     gst::Element::link_many([&scale, &size, &convert, &sink])
         .context("cannot link the video conversion to the video sink")?;
+    if parts.sound.is_none() {
+        // Not decoding sound nobody hears: decodebin stops at the compressed sound, whose pad stays unlinked.
+        decode.connect("autoplug-continue", false, |args| {
+            let caps = args.get(2).and_then(|v| v.get::<gst::Caps>().ok());
+            let audio = caps.is_some_and(|c| crate::engine::sound::is_audio(&c));
+            Some((!audio).to_value())
+        });
+    }
     let scale_weak = scale.downgrade();
+    let pipeline_weak = pipeline.downgrade();
+    let sound = parts.sound.cloned();
     decode.connect_pad_added(move |_, pad| {
+        let Some(caps) = pad.current_caps() else { return };
+        if let (Some(sound), true) = (&sound, crate::engine::sound::is_audio(&caps)) {
+            let Some(pipeline) = pipeline_weak.upgrade() else {
+                return;
+            };
+            if let Err(e) = super::sound::add_branch(&pipeline, pad, &prefix(camera), sound) {
+                tracing::warn!(error = %e, "the sound is not played");
+            }
+            return;
+        }
         let Some(scale) = scale_weak.upgrade() else {
             return;
         };
-        let is_video = pad
-            .current_caps()
-            .and_then(|c| c.structure(0).map(|s| s.name().starts_with("video/")))
-            .unwrap_or(false);
+        let is_video = caps.structure(0).is_some_and(|s| s.name().starts_with("video/"));
         let Some(sinkpad) = scale.static_pad("sink") else {
             return;
         };

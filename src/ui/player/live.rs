@@ -116,6 +116,7 @@ impl PlayerPage {
             overlay: overlay.as_deref(),
             error: self.error.as_deref(),
             cameras,
+            sound: self.sound_state(w),
         });
     }
 

@@ -14,6 +14,7 @@ mod case_export;
 mod export;
 mod live;
 mod review;
+mod sound;
 mod transport;
 pub mod video;
 mod widgets;
@@ -132,6 +133,12 @@ pub enum PlayerMsg {
     AddCamera(StreamName),
     /// Take the camera in this place out of the review.
     RemoveCamera(usize),
+    /// Sound volume, 0..=1.
+    SetVolume(f64),
+    /// Mute (true) or unmute the sound.
+    SetMuted(bool),
+    /// Mute or unmute (M).
+    ToggleMute,
 }
 
 /// What the player tells its owner.
@@ -179,6 +186,10 @@ pub struct PlayerPage {
     save_dialog: Option<gtk::FileChooserNative>,
     /// The error shown, for the status report.
     error: Option<String>,
+    /// Where the volume is kept.
+    settings: crate::settings::Settings,
+    /// Volume and mute, as the user set them.
+    sound: crate::engine::player::SoundSettings,
 }
 
 impl Component for PlayerPage {
@@ -195,6 +206,9 @@ impl Component for PlayerPage {
 
     fn init(_: (), root: gtk::Box, sender: ComponentSender<Self>) -> ComponentParts<Self> {
         let widgets = widgets::build(&root, &sender);
+        let settings = crate::settings::Settings::open();
+        let sound = settings.player_sound();
+        sound::show_settings(&widgets, sound);
         every(TICK, &sender, || PlayerMsg::Tick);
         every(INDEX_REFRESH, &sender, || PlayerMsg::ReloadIndex);
         let model = PlayerPage {
@@ -212,6 +226,8 @@ impl Component for PlayerPage {
             export: None,
             save_dialog: None,
             error: None,
+            settings,
+            sound,
         };
         ComponentParts { model, widgets }
     }
@@ -252,6 +268,9 @@ impl Component for PlayerPage {
             PlayerMsg::ListCameras => self.list_cameras(&sender),
             PlayerMsg::AddCamera(stream) => self.add_camera(w, stream, &sender),
             PlayerMsg::RemoveCamera(slot) => self.remove_camera(w, slot, &sender),
+            PlayerMsg::SetVolume(v) => self.set_volume(w, v),
+            PlayerMsg::SetMuted(m) => self.set_muted(w, m),
+            PlayerMsg::ToggleMute => w.mute_button.set_active(!self.sound.muted),
         }
     }
 
@@ -354,7 +373,7 @@ impl PlayerPage {
         self.live_when_ready = start == StartAt::Live && streams.len() == 1;
         let Some(store) = self.store.clone() else { return };
         let events = sender.input_sender().clone();
-        let player = Player::with_cameras(store, &streams, start, move |event| {
+        let player = Player::with_sound(store, &streams, start, self.sound, move |event| {
             events.emit(PlayerMsg::Engine(generation, event));
         });
         match player {

@@ -30,6 +30,33 @@ pub struct PlayerWidgets {
     pub(super) export_row: gtk::Revealer,
     pub(super) export_label: gtk::Label,
     pub(super) export_bar: gtk::ProgressBar,
+    /// Mute button and volume slider, shown while the stream has sound.
+    pub(super) sound_box: gtk::Box,
+    pub(super) mute_button: gtk::ToggleButton,
+    pub(super) volume: gtk::Scale,
+}
+
+/// The sound controls: a mute toggle and a volume slider (shown only for streams with sound).
+fn sound_controls(sender: &ComponentSender<PlayerPage>) -> (gtk::Box, gtk::ToggleButton, gtk::Scale) {
+    let mute = gtk::ToggleButton::builder()
+        .icon_name("audio-volume-high-symbolic")
+        .tooltip_text(gettext("Mute (M)"))
+        .build();
+    mute.add_css_class("flat");
+    let s = sender.clone();
+    mute.connect_toggled(move |b| s.input(PlayerMsg::SetMuted(b.is_active())));
+    let volume = gtk::Scale::with_range(gtk::Orientation::Horizontal, 0.0, 1.0, 0.05);
+    volume.set_draw_value(false);
+    volume.set_width_request(96);
+    volume.set_tooltip_text(Some(&gettext("Volume")));
+    volume.update_property(&[gtk::accessible::Property::Label(&gettext("Volume"))]);
+    let s = sender.clone();
+    volume.connect_value_changed(move |v| s.input(PlayerMsg::SetVolume(v.value())));
+    let b = gtk::Box::new(gtk::Orientation::Horizontal, 0);
+    b.append(&mute);
+    b.append(&volume);
+    b.set_visible(false);
+    (b, mute, volume)
 }
 
 fn icon_button(icon: &str, tooltip: &str) -> gtk::Button {
@@ -265,6 +292,8 @@ pub fn build(root: &gtk::Box, sender: &ComponentSender<PlayerPage>) -> PlayerWid
         sender,
         || PlayerMsg::ExportClip,
     ));
+    let (sound_box, mute_button, volume) = sound_controls(sender);
+    controls.append(&sound_box);
     controls.append(&speed);
     controls.append(&live_button);
 
@@ -297,5 +326,8 @@ pub fn build(root: &gtk::Box, sender: &ComponentSender<PlayerPage>) -> PlayerWid
         export_row,
         export_label,
         export_bar,
+        sound_box,
+        mute_button,
+        volume,
     }
 }
