@@ -9,6 +9,7 @@ use std::time::Duration;
 mod common;
 
 use common::app::{App, PrivateDisplay};
+use common::served::{browse, Server};
 use common::{collect_pts, hindsight, init_gst, ok};
 
 /// One AAC frame of 1024 samples at 48 kHz.
@@ -16,17 +17,22 @@ const AAC_FRAME_NS: u64 = 1024 * 1_000_000_000 / 48_000;
 
 /// An MP4 of `seconds` s: H.264 at 30 fps with B-frames and a key frame a second, and an AAC sine tone.
 fn make_av_mp4(path: &Path, seconds: u32) {
+    make_av_mp4_with(path, seconds, "avenc_aac ! aacparse", 1024);
+}
+
+/// Like [`make_av_mp4`] with the sound encoded by `encoder` in buffers of `samples_per_buffer` at 48 kHz.
+fn make_av_mp4_with(path: &Path, seconds: u32, encoder: &str, samples_per_buffer: u64) {
     init_gst();
     let samples = 48_000 * seconds as u64;
     collect_pts(&format!(
         "videotestsrc num-buffers={} pattern=ball ! video/x-raw,width=320,height=240,framerate=30/1 ! \
          x264enc bframes=2 key-int-max=30 speed-preset=ultrafast ! h264parse ! mp4mux name=mux ! \
          tee name=t ! queue ! filesink location={} t. ! queue ! fakesink name=out sync=false \
-         audiotestsrc num-buffers={} samplesperbuffer=1024 ! audio/x-raw,rate=48000,channels=2 ! \
-         audioconvert ! avenc_aac ! aacparse ! mux.",
+         audiotestsrc num-buffers={} samplesperbuffer={samples_per_buffer} ! \
+         audio/x-raw,rate=48000,channels=2 ! audioconvert ! {encoder} ! mux.",
         30 * seconds,
         path.display(),
-        samples.div_ceil(1024),
+        samples.div_ceil(samples_per_buffer),
     ));
 }
 
@@ -148,6 +154,72 @@ fn a_file_with_sound_records_reads_back_in_sync_and_exports_both_tracks() {
     let (v, a) = (streams[0].1, streams[1].1);
     assert!((3.8..=4.1).contains(&v), "video lasts {v} s");
     assert!((v - a).abs() < 0.1, "video {v} s, audio {a} s");
+
+    // Served over HLS, the browser (hls.js in Chromium) decodes the sound with the pictures.
+    let server = Server::start(store.path(), &["--listen", "127.0.0.1:0"]);
+    let s = browse(
+        &server.url("/player.html?stream=site/av"),
+        "s.ready && s.frames > 30 && s.audioBytes > 10000",
+        30,
+        None,
+    );
+    assert_eq!(s["fatal"], false, "{s}");
+}
+
+#[test]
+fn an_opus_file_keeps_its_opus() {
+    let store = tempfile::tempdir().expect("tempdir");
+    let files = tempfile::tempdir().expect("tempdir");
+    let mp4 = files.path().join("opus.mp4");
+    make_av_mp4_with(&mp4, 3, "opusenc ! opusparse", 960);
+    ok(&hindsight(
+        store.path(),
+        &[
+            "record",
+            "--stream",
+            "site/opus",
+            "--source",
+            &format!("file://{}", mp4.display()),
+            "--start-utc",
+            "2024-05-01T12:00:00Z",
+        ],
+    ));
+    let file = track_pts(
+        &format!("filesrc location={}", mp4.display()),
+        "audio_0",
+        "opusparse",
+    );
+    let stored = track_pts(
+        &format!(
+            "pravegasrc store={} stream=site/opus end-mode=latest",
+            store.path().display()
+        ),
+        "audio_0",
+        "opusparse",
+    );
+    // Stored as it was (not re-encoded): the same 20 ms Opus frames, but for those before the first key frame.
+    assert!(
+        stored.len() + 2 >= file.len() && stored.len() <= file.len(),
+        "{} of {} Opus frames",
+        stored.len(),
+        file.len()
+    );
+    let clip = files.path().join("clip.mp4");
+    ok(&hindsight(
+        store.path(),
+        &[
+            "export",
+            "site/opus",
+            "--from",
+            "2024-05-01T12:00:00Z",
+            "--to",
+            "2024-05-01T12:00:10Z",
+            "-o",
+            clip.to_str().expect("utf-8 path"),
+        ],
+    ));
+    let codecs: Vec<String> = probe_streams(&clip).into_iter().map(|(c, _)| c).collect();
+    assert_eq!(codecs, ["h264", "opus"]);
 }
 
 /// What the app says it shows and plays: (frame on screen, sound heard), TAI ns.

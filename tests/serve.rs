@@ -7,51 +7,16 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::served::{browse, Server};
 use common::{init_gst, pravega_controller};
 use gst::prelude::*;
 use hindsight_testkit::env::unique_scope;
 
 const SEC: u64 = 1_000_000_000;
-
-/// A running `hindsight serve`; stopped when dropped.
-struct Server {
-    _process: hindsight_testkit::process::Reaped,
-    /// `http://127.0.0.1:PORT`
-    base: String,
-    /// The token it printed, if any.
-    token: Option<String>,
-}
-
-impl Server {
-    fn start(store: &Path, args: &[&str]) -> Self {
-        let served = hindsight_testkit::process::serve(
-            Command::new(env!("CARGO_BIN_EXE_hindsight"))
-                .arg("--store")
-                .arg(store)
-                .arg("serve")
-                .args(args)
-                .env_remove("HINDSIGHT_STORE")
-                .env_remove("HINDSIGHT_SERVE_TOKEN"),
-        );
-        let token = served.before.iter().find_map(|l| {
-            l.strip_prefix("access token (needed from other machines): ")
-                .map(str::to_owned)
-        });
-        Server {
-            _process: served.process,
-            base: served.base.replace("0.0.0.0", "127.0.0.1"),
-            token,
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-}
 
 /// A response, read whole.
 struct Reply {
@@ -517,35 +482,6 @@ fn beyond_loopback_a_token_is_required() {
         ffprobe_frames(&server.url(&format!("/streams/site/cam/index.m3u8?token={token}"))),
         25
     );
-}
-
-/// Debian's Chromium (scripts/install-deps installs it).
-fn chromium() -> PathBuf {
-    ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
-        .into_iter()
-        .map(PathBuf::from)
-        .find(|p| p.exists())
-        .expect("chromium is missing: run scripts/install-deps")
-}
-
-/// Opens the player page in headless Chromium until `predicate` (over the page's status `s`) holds.
-fn browse(url: &str, predicate: &str, seconds: u32, shot: Option<&Path>) -> serde_json::Value {
-    let chromium = chromium();
-    let mut cmd = Command::new("node");
-    cmd.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/drive.js"))
-        .arg(&chromium)
-        .arg(url)
-        .arg(seconds.to_string())
-        .arg(predicate);
-    if let Some(s) = shot {
-        cmd.arg(s);
-    }
-    let out = cmd.output().expect("run node");
-    let text = String::from_utf8_lossy(&out.stdout);
-    let result: serde_json::Value =
-        serde_json::from_str(text.trim()).unwrap_or_else(|_| panic!("driver: {text}"));
-    assert!(out.status.success(), "the page did not get there: {result}");
-    result["status"].clone()
 }
 
 #[test]

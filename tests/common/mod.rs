@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod app;
+pub mod served;
 
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Output};

@@ -136,6 +136,8 @@
     status.currentTime = video.currentTime;
     const q = video.getVideoPlaybackQuality ? video.getVideoPlaybackQuality() : {};
     status.frames = q.totalVideoFrames || 0;
+    // Chromium counts the sound it decoded (0 for a stream without sound).
+    status.audioBytes = video.webkitAudioDecodedByteCount || 0;
     status.live = !!(status.recording && pd && Date.now() - pd.getTime() < 15000);
     badge.hidden = !status.live;
     clock.textContent = pd ? pd.toLocaleString() : '--';
