@@ -370,5 +370,22 @@ fn live_sound_stays_with_the_live_pictures() {
     eprintln!("live: sound heard {offset:+.1} ms from the picture shown (median of 20)");
     assert!(offset.abs() <= 40.0, "live sound {offset} ms from the pictures");
     drop(app);
+
+    // A wall tile of the same camera shows its pictures live (its sound is not decoded at all).
+    let app = App::start_on(
+        &x.name,
+        store.path(),
+        &["wall", "site/live-av"],
+        work.path().join("wall.json"),
+        &env,
+    );
+    let frames = |s: &serde_json::Value| s["tiles"][0]["frames"].as_u64().unwrap_or(0);
+    let first = app.wait_for("a live tile", Duration::from_secs(30), |s| {
+        s["view"] == "wall" && s["tiles"][0]["state"] == "live" && frames(s) > 0
+    });
+    app.wait_for("the tile to move on", Duration::from_secs(10), |s| {
+        s["tiles"][0]["state"] == "live" && frames(s) >= frames(&first) + 30
+    });
+    drop(app);
     let _ = recording.set_state(gst::State::Null);
 }
