@@ -1,5 +1,5 @@
-//! The loadable GStreamer plugin `pravega` (`libgstpravega.so`) with the elements `pravegasink` and
-//! `pravegasrc` of the `gst-plugin-pravega` crate, for `gst-launch-1.0` and `gst-inspect-1.0`.
+//! The loadable GStreamer plugin `pravega` (`libgstpravega.so`) with the elements `pravegasink`, `pravegasrc`
+//! and `pravegatc` of the `gst-plugin-pravega` crate, for `gst-launch-1.0` and `gst-inspect-1.0`.
 
 fn plugin_init(plugin: &gst::Plugin) -> Result<(), gst::glib::BoolError> {
     elements::register_elements(Some(plugin))

@@ -5,6 +5,8 @@
 //!   an end record on stop.
 //! - `pravegasrc` reads a stream from any start point, seeks in TIME through the index (stream time is
 //!   absolute TAI nanoseconds) and tails a stream being written with low latency.
+//! - `pravegatc` makes `pravegasrc ! … ! pravegasink` processing resumable after a kill, with no output frame
+//!   duplicated or missing (the original plugin's transaction coordinator, on this store).
 //!
 //! Both use the storage API of `hindsight-store`, so the embedded store and Pravega work alike; a process shares
 //! one store per address among all its elements ([`location`]). Store failures are element errors whose details
@@ -19,6 +21,7 @@ pub mod location;
 pub mod mpegts;
 mod pravegasink;
 mod pravegasrc;
+mod pravegatc;
 mod settings;
 
 use gst::glib;
@@ -26,16 +29,19 @@ use gst::glib;
 pub use errors::StoreErrorInfo;
 pub use settings::{EndMode, RetentionType, StartMode, TimestampMode};
 
-/// Registers both elements with `plugin` (the loadable plugin's init calls this too).
+/// Registers the elements with `plugin` (the loadable plugin's init calls this too).
 pub fn register_elements(plugin: Option<&gst::Plugin>) -> Result<(), glib::BoolError> {
     pravegasink::register(plugin)?;
     pravegasrc::register(plugin)?;
+    pravegatc::register(plugin)?;
     Ok(())
 }
 
 /// Registers the elements in this process without loading a plugin file. Idempotent.
 pub fn register_static() -> Result<(), glib::BoolError> {
-    if gst::ElementFactory::find("pravegasink").is_some() && gst::ElementFactory::find("pravegasrc").is_some()
+    if ["pravegasink", "pravegasrc", "pravegatc"]
+        .iter()
+        .all(|f| gst::ElementFactory::find(f).is_some())
     {
         return Ok(());
     }

@@ -18,5 +18,6 @@ mod live;
 mod mpegts;
 mod playback;
 mod pravega;
+mod resume;
 mod retention;
 mod seek;

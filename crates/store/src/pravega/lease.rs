@@ -5,8 +5,9 @@
 //! "key absent" or on the version of an expired entry), so two writers racing for a free stream cannot both
 //! win. The holder renews every [`RENEW_EVERY`]; a renewal that finds another version means the lease was
 //! taken over (after it expired) and the writer refuses further appends. Limits, all documented for users:
-//! a crashed writer blocks its streams until [`LEASE_TTL`] passes, and expiry compares wall clocks of the
-//! hosts involved. Pravega's conditional appends remain the hard guarantee that bytes never interleave.
+//! a writer that crashed on another machine blocks its streams until [`LEASE_TTL`] passes (one that crashed
+//! on this machine does not: its lease names its process, and a lease whose process is gone is taken over at
+//! once), and expiry compares wall clocks of the hosts involved. Pravega's conditional appends remain the hard guarantee that bytes never interleave.
 
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
@@ -32,18 +33,54 @@ fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
-/// A lease owner id unique to one writer: host, process, a time stamp and a counter.
-pub(crate) fn owner_id() -> String {
+/// This machine as lease owners name it: the host name and the PID namespace, since containers on one host may
+/// share a host name but never see each other's processes.
+fn machine() -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_owned())
+        .map(|h| h.trim().replace(':', "_"))
         .unwrap_or_else(|_| "host".into());
+    let ns = std::fs::read_link("/proc/self/ns/pid")
+        .map(|l| {
+            l.to_string_lossy()
+                .chars()
+                .filter(char::is_ascii_digit)
+                .collect::<String>()
+        })
+        .unwrap_or_default();
+    format!("{host}/{ns}")
+}
+
+/// A lease owner id unique to one writer: machine, process, a time stamp and a counter.
+pub(crate) fn owner_id() -> String {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or(0);
     static COUNTER: AtomicI64 = AtomicI64::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    format!("{host}:{}:{nanos:x}:{n}", std::process::id())
+    format!("{}:{}:{nanos:x}:{n}", machine(), std::process::id())
+}
+
+/// True if `holder` names a process of this machine that no longer runs (a writer killed before it could
+/// release its lease). Owners of other machines, or of an older id format, are never judged gone.
+fn holder_is_gone(holder: &str) -> bool {
+    let mut parts = holder.rsplitn(4, ':');
+    let (Some(_n), Some(_nanos), Some(pid), Some(owner_machine)) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    let Ok(pid) = pid.parse::<u32>() else {
+        return false;
+    };
+    owner_machine == machine()
+        && pid != std::process::id()
+        && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// True while `holder`'s lease keeps others out: not expired, and its process not known to be gone.
+fn holds(holder: &str, expiry: u64) -> bool {
+    expiry > now_ms() && !holder_is_gone(holder)
 }
 
 fn key(name: &StreamName) -> String {
@@ -91,7 +128,7 @@ impl LeaseRef {
             None => TableKey::KEY_NOT_EXISTS,
             Some((v, version)) => {
                 let (holder, expiry) = parse(&v);
-                if holder != self.owner && expiry > now_ms() {
+                if holder != self.owner && holds(&holder, expiry) {
                     self.lost.store(true, Ordering::SeqCst);
                     return Err(StoreError::WriterBusy(self.name.clone()));
                 }
@@ -136,12 +173,12 @@ impl Lease {
                 None => TableKey::KEY_NOT_EXISTS,
                 Some((v, version)) => {
                     let (holder, expiry) = parse(&v);
-                    if holder != owner && expiry > now_ms() {
+                    if holder != owner && holds(&holder, expiry) {
                         tracing::debug!(stream = %name, %holder, "writer lease held by another writer");
                         return Err(StoreError::WriterBusy(name.clone()));
                     }
                     if holder != owner {
-                        tracing::info!(stream = %name, %holder, "taking over an expired writer lease");
+                        tracing::info!(stream = %name, %holder, "taking over the lease of a writer that expired or is gone");
                     }
                     version
                 }
@@ -221,13 +258,16 @@ async fn renew(table: Arc<Table>, r: LeaseRef) {
     }
 }
 
-/// True while some writer holds an unexpired lease on `name`.
+/// True while some writer holds a lease on `name` (unexpired, its process not known to be gone).
 pub(crate) async fn is_held(table: &Table, name: &StreamName) -> Result<bool> {
     let current: Option<(String, i64)> = table
         .get(&key(name))
         .await
         .map_err(|e| table_err(name, "read", e))?;
-    Ok(current.is_some_and(|(v, _)| parse(&v).1 > now_ms()))
+    Ok(current.is_some_and(|(v, _)| {
+        let (holder, expiry) = parse(&v);
+        holds(&holder, expiry)
+    }))
 }
 
 /// Removes any lease entry of `name` (after the stream was deleted).
@@ -255,5 +295,25 @@ mod tests {
             RENEW_EVERY * 3 < LEASE_TTL,
             "a lease survives two missed renewals"
         );
+    }
+
+    #[test]
+    fn a_lease_of_a_process_gone_from_this_machine_holds_nothing() {
+        let mine = owner_id();
+        assert!(!holder_is_gone(&mine), "this process runs");
+        assert!(holds(&mine, now_ms() + 10_000));
+        // A child that exited: its pid is free now.
+        let mut child = std::process::Command::new("true").spawn().expect("spawn true");
+        let pid = child.id();
+        child.wait().expect("wait");
+        let dead = format!("{}:{pid}:1a2b:0", machine());
+        assert!(holder_is_gone(&dead));
+        assert!(!holds(&dead, now_ms() + 10_000), "not even before it expires");
+        // Another machine's writer, or an id of the older format, is judged by its expiry alone.
+        assert!(!holder_is_gone(&format!("elsewhere/1:{pid}:1a2b:0")));
+        assert!(!holder_is_gone(&format!("oldhost:{pid}:1a2b:0")));
+        assert!(!holder_is_gone("someone"));
+        assert!(holds("elsewhere/1:1:1:0", now_ms() + 10_000));
+        assert!(!holds("elsewhere/1:1:1:0", now_ms().saturating_sub(1)));
     }
 }

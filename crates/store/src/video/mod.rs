@@ -108,6 +108,42 @@ impl VideoSummary {
     }
 }
 
+/// The stored time of a stream's last whole frame (`None` when it has none): a torn frame left by a killed
+/// writer does not count. Reads from the last key frame's record to the tail, so at most a GOP of frames.
+pub fn last_frame_time(backend: &dyn Backend, name: &StreamName) -> Result<Option<Timestamp>> {
+    let mut reader = VideoReader::open(backend, name)?;
+    if let Some((_, rec)) = search::last_seek_target(reader.index())? {
+        reader.seek(rec.offset);
+    }
+    let interrupt = crate::Interrupt::new()?;
+    let mut last = None;
+    loop {
+        // A deadline already passed: whatever is whole now, without waiting for a writer.
+        match reader.next_frame(std::time::Instant::now(), &interrupt)? {
+            ReadOutcome::Frame(f) if !f.header.timestamp.is_unknown() => last = Some(f.header.timestamp),
+            ReadOutcome::Frame(_) => {}
+            ReadOutcome::TimedOut | ReadOutcome::End | ReadOutcome::Interrupted => return Ok(last),
+        }
+    }
+}
+
+/// How far a stream's writer got: the stored time of its last whole frame, or, when the writer finished cleanly
+/// (an end record after the last frame), just before the end record's time, which covers the last frame's
+/// duration (and every sample of a last fragment holding several). `None` for a stream without frames.
+pub fn written_until(backend: &dyn Backend, name: &StreamName) -> Result<Option<Timestamp>> {
+    let last = last_frame_time(backend, name)?;
+    let mut index = IndexReader::open(backend, name)?;
+    let tail = backend.info(&VideoStreamNames::new(name)?.data)?.tail;
+    let end = search::last_record(&mut index)?
+        .map(|(_, r)| r)
+        .filter(|r| !r.is_seek_target() && r.offset == tail)
+        .map(|r| Timestamp::from_nanos(r.timestamp.nanos().saturating_sub(1)));
+    Ok(match (last, end) {
+        (Some(l), Some(e)) => Some(l.max(e)),
+        (l, _) => l,
+    })
+}
+
 /// Reads a stream's summary (two index records and the data info).
 pub fn summarize(backend: &dyn Backend, name: &StreamName) -> Result<VideoSummary> {
     let names = VideoStreamNames::new(name)?;
