@@ -82,6 +82,12 @@ pub enum Command {
         /// Test pattern size, WIDTHxHEIGHT (the app records its test pattern at the same size).
         #[arg(long, default_value_t = format!("{}x{}", crate::engine::recorder::TEST_PATTERN_SIZE.0, crate::engine::recorder::TEST_PATTERN_SIZE.1))]
         size: String,
+        /// Retention: delete footage older than this many days while recording (a held range is kept).
+        #[arg(long, value_name = "DAYS")]
+        retain_days: Option<f64>,
+        /// Retention: keep at most about this much footage, e.g. 500M, 20G or 1T (a held range is kept).
+        #[arg(long, value_name = "BYTES")]
+        retain_size: Option<String>,
     },
     /// Export a time range of a stream to an MP4 file that plays anywhere, or of several cameras as a case (an
     /// MP4 per camera and a signed manifest that `hindsight verify DIR` checks).
@@ -182,6 +188,45 @@ pub enum Command {
         /// Only frames up to this time (RFC 3339).
         #[arg(long, value_name = "TIME")]
         to: Option<String>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List a stream's bookmarks, or add or remove one. Bookmarks are kept beside the stream: every client of
+    /// the store sees them, and truncation removes those of deleted footage.
+    Bookmarks {
+        /// The stream, SCOPE/STREAM.
+        stream: String,
+        /// Add a bookmark with this name, at --at.
+        #[arg(long, value_name = "NAME", requires = "at", conflicts_with = "remove")]
+        add: Option<String>,
+        /// The time of the bookmark to add (RFC 3339).
+        #[arg(long, value_name = "TIME", requires = "add")]
+        at: Option<String>,
+        /// Remove the bookmark with this id.
+        #[arg(long, value_name = "ID")]
+        remove: Option<String>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List a stream's retention holds, place one, or release one. A held range is kept from retention and from
+    /// `hindsight truncate` until it is released.
+    Hold {
+        /// The stream, SCOPE/STREAM.
+        stream: String,
+        /// Start of the range to hold (RFC 3339).
+        #[arg(long, value_name = "TIME", requires = "to", conflicts_with = "release")]
+        from: Option<String>,
+        /// End of the range to hold (RFC 3339).
+        #[arg(long, value_name = "TIME", requires = "from")]
+        to: Option<String>,
+        /// Why the range is held, e.g. a case number.
+        #[arg(long, default_value = "", requires = "from")]
+        note: String,
+        /// Release the hold with this id.
+        #[arg(long, value_name = "ID")]
+        release: Option<String>,
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,

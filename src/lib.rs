@@ -12,6 +12,9 @@ pub mod serve;
 mod settings;
 mod ui;
 
+/// The timeline's model and its drawing, GTK widgets aside (the timeline benchmark draws it off screen).
+pub use ui::{timeline, timeline_draw, timeline_model};
+
 use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -159,10 +162,21 @@ fn run_command(store: Option<&str>, command: Command) -> anyhow::Result<()> {
             profile,
             start_utc,
             size,
+            retain_days,
+            retain_size,
         } => {
             let name = cmd::parse_stream(&stream)?;
+            let retention = cmd::marks::retention(retain_days, retain_size.as_deref())?;
             let store = open_or_create_store(store)?;
-            cmd::record::record(store, name, &source, &profile, start_utc.as_deref(), &size)
+            cmd::record::record(
+                store,
+                name,
+                &source,
+                &profile,
+                start_utc.as_deref(),
+                &size,
+                retention,
+            )
         }
         Command::Export {
             streams,
@@ -281,6 +295,41 @@ fn run_command(store: Option<&str>, command: Command) -> anyhow::Result<()> {
                 json,
                 &mut out,
             )
+        }
+        Command::Bookmarks {
+            stream,
+            add,
+            at,
+            remove,
+            json,
+        } => {
+            let name = cmd::parse_stream(&stream)?;
+            let store = open_store(store)?;
+            require_streams(store.as_ref(), std::slice::from_ref(&name))?;
+            let change = match (add, at, remove) {
+                (Some(title), Some(at), None) => cmd::marks::BookmarkChange::Add { title, at },
+                (None, None, Some(id)) => cmd::marks::BookmarkChange::Remove(id),
+                _ => cmd::marks::BookmarkChange::None,
+            };
+            cmd::marks::bookmarks(store.as_ref(), &name, change, json, &mut out)
+        }
+        Command::Hold {
+            stream,
+            from,
+            to,
+            note,
+            release,
+            json,
+        } => {
+            let name = cmd::parse_stream(&stream)?;
+            let store = open_store(store)?;
+            require_streams(store.as_ref(), std::slice::from_ref(&name))?;
+            let change = match (from, to, release) {
+                (Some(from), Some(to), None) => cmd::marks::HoldChange::Place { from, to, note },
+                (None, None, Some(id)) => cmd::marks::HoldChange::Release(id),
+                _ => cmd::marks::HoldChange::None,
+            };
+            cmd::marks::holds(store.as_ref(), &name, change, json, &mut out)
         }
         Command::Truncate { stream, before } => {
             let name = cmd::parse_stream(&stream)?;

@@ -5,33 +5,8 @@ use std::process::Command;
 
 mod common;
 
-use common::{hindsight, ok as stdout, pravega_controller, PrivatePravega};
-use hindsight_store::video::{IndexPolicy, VideoWriter};
-use hindsight_store::{EmbeddedStore, StreamName, Timestamp};
+use common::{hindsight, ok as stdout, pravega_controller, record_two_runs as record, PrivatePravega};
 use hindsight_testkit::env::unique_scope;
-
-const SEC: u64 = 1_000_000_000;
-
-fn base() -> Timestamp {
-    Timestamp::parse_rfc3339("2024-05-01T12:00:00Z").expect("time")
-}
-
-/// Two recordings of 20 s (30 fps, key frame every second) with a 60 s pause between them.
-fn record(store: &Path, name: &str) {
-    let backend = EmbeddedStore::open(store).expect("store");
-    let name = StreamName::parse(name).expect("name");
-    for run in 0..2u64 {
-        let mut w = VideoWriter::open(&backend, &name, IndexPolicy::default()).expect("writer");
-        let start = base().nanos() + run * 80 * SEC;
-        for i in 0..600u64 {
-            let ts = Timestamp::from_nanos(start + i * SEC / 30);
-            let payload = vec![(i % 251) as u8; if i % 30 == 0 { 3000 } else { 400 }];
-            w.append(&payload, ts, i % 30 == 0).expect("append");
-        }
-        w.finish(Some(Timestamp::from_nanos(start + 20 * SEC)))
-            .expect("finish");
-    }
-}
 
 #[test]
 fn list_and_inspect_show_ranges_and_gaps() {

@@ -6,6 +6,7 @@ pub mod dump;
 pub mod import;
 pub mod inspect;
 pub mod list;
+pub mod marks;
 pub mod record;
 pub mod truncate;
 pub mod verify;

@@ -42,8 +42,10 @@ pub fn record(
     profile_id: &str,
     start_utc: Option<&str>,
     size: &str,
+    retention: hindsight_store::RetentionPolicy,
 ) -> anyhow::Result<()> {
     let opts = RecordOptions {
+        retention,
         store,
         stream: stream.clone(),
         source: source.parse::<Source>()?,

@@ -3,6 +3,8 @@
 
 pub mod case;
 pub mod export;
+pub mod frame_times;
+pub mod hover;
 pub mod job;
 pub mod player;
 pub mod profile;

@@ -36,6 +36,22 @@ pub struct Thumbnail {
     pub record: IndexRecord,
 }
 
+impl Thumbnail {
+    /// The image as a GDK texture (made on the main thread, where GTK draws it).
+    pub fn texture(&self) -> relm4::gtk::gdk::Texture {
+        use relm4::gtk::prelude::Cast;
+        let bytes = relm4::gtk::glib::Bytes::from(&self.rgba[..]);
+        relm4::gtk::gdk::MemoryTexture::new(
+            self.width as i32,
+            self.height as i32,
+            relm4::gtk::gdk::MemoryFormat::R8g8b8a8,
+            &bytes,
+            self.stride,
+        )
+        .upcast()
+    }
+}
+
 impl std::fmt::Debug for Thumbnail {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Thumbnail")

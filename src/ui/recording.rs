@@ -53,6 +53,7 @@ impl ActiveRecording {
             profile: req.profile,
             start_utc: None,
             size: TEST_PATTERN_SIZE,
+            retention: req.retention,
         };
         let mut job = Job::spawn("recorder", move |ctx| {
             recorder::run(&opts, ctx.cancel_flag(), |event| ctx.progress(event))

@@ -47,6 +47,7 @@ pub const PLAYER_SHORTCUTS: &[(&str, Shortcut)] = &[
     ("o", Shortcut::Player(|| PlayerMsg::MarkClip { start: false })),
     ("<Control>e", Shortcut::Player(|| PlayerMsg::ExportClip)),
     ("m", Shortcut::Player(|| PlayerMsg::ToggleMute)),
+    ("b", Shortcut::Player(|| PlayerMsg::ShowBookmarks)),
     ("f", Shortcut::Fullscreen),
     ("Escape", Shortcut::Back),
 ];

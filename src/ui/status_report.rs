@@ -28,6 +28,75 @@ pub struct Status<'a> {
     pub cameras: &'a [CameraReport],
     /// The sound being played, when the stream has some.
     pub sound: Option<SoundReport>,
+    /// Bookmarks, holds and retention of the (first) camera's stream.
+    pub marks: MarksReport,
+    /// Where the timeline is and what it shows.
+    pub timeline: Option<TimelineReport>,
+    /// The hover thumbnail over the timeline, while the pointer is there.
+    pub hover: Option<HoverReport>,
+    /// Dragging on the timeline: key-frame seeks made while dragging, and where the last drag was let go.
+    pub scrub: ScrubReport,
+}
+
+/// Dragging on the timeline.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub struct ScrubReport {
+    /// Key-frame seeks made while dragging, since the stream was opened.
+    pub drag_seeks: u32,
+    /// TAI ns where the last drag was let go (the exact frame there is shown), 0 before any.
+    pub released_ns: u64,
+    /// Frames the (first camera's) video sink received so far.
+    pub frames: u64,
+}
+
+/// Where the timeline is in the window and the time span across it.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+pub struct TimelineReport {
+    /// `[x, y, width, height]` in the window.
+    pub rect: [i32; 4],
+    /// TAI ns at the left edge.
+    pub start_ns: u64,
+    /// TAI ns at the right edge.
+    pub end_ns: u64,
+    /// Video frames ticked (at the deepest zoom).
+    pub frame_ticks: usize,
+}
+
+/// The hover thumbnail.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+pub struct HoverReport {
+    /// TAI ns under the pointer.
+    pub pointer_ns: u64,
+    /// TAI ns of the key frame whose image is asked for.
+    pub key_frame_ns: u64,
+    /// TAI ns of the key frame whose image is shown (0: none yet).
+    pub shown_ns: u64,
+    /// From the pointer reaching that key frame to its image shown, in ms.
+    pub latency_ms: u64,
+}
+
+/// Where `widget` is in its window, `[x, y, width, height]`, while it is shown.
+pub fn rect_of(widget: &impl relm4::gtk::prelude::IsA<relm4::gtk::Widget>) -> Option<[i32; 4]> {
+    use relm4::gtk::prelude::WidgetExt;
+    let widget = widget.as_ref();
+    widget
+        .root()
+        .and_then(|root| widget.compute_bounds(&root))
+        .filter(|_| widget.is_mapped())
+        .map(|b| [b.x() as i32, b.y() as i32, b.width() as i32, b.height() as i32])
+}
+
+/// What the player shows of a stream's marks.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct MarksReport {
+    /// Bookmarks: name and TAI ns, in time order.
+    pub bookmarks: Vec<(String, u64)>,
+    /// Held ranges, TAI ns.
+    pub holds: Vec<[u64; 2]>,
+    /// Footage retention deletes within the hour, TAI ns, as shaded on the timeline.
+    pub due: Option<[u64; 2]>,
+    /// Times the footage being watched was deleted and the player moved to the new head (with a toast).
+    pub deleted_under_playhead: u32,
 }
 
 /// The player's sound.

@@ -1,5 +1,5 @@
-//! The timeline widget: recorded ranges, gaps, the truncated head, a bitrate strip, the playhead and the live
-//! edge, drawn with cairo from the index ([`crate::ui::timeline_draw`]); one lane per camera in a synchronized
+//! The timeline widget: recorded ranges, gaps, the truncated head, a bitrate strip, bookmarks, held ranges,
+//! what retention deletes within the hour, the playhead and the live edge, drawn with cairo from the index ([`crate::ui::timeline_draw`]); one lane per camera in a synchronized
 //! review, under one playhead. Drag or click to scrub, scroll to zoom around the pointer, shift+scroll or
 //! horizontal scroll to pan; hovering shows the wall-clock time under the pointer.
 
@@ -7,6 +7,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
+use hindsight_store::timeline::ByteSummary;
 use hindsight_store::{IndexRecord, Timeline, Timestamp, DEFAULT_RANGE_GAP};
 use relm4::gtk;
 use relm4::gtk::prelude::*;
@@ -14,27 +15,79 @@ use relm4::gtk::prelude::*;
 use crate::ui::timeline_draw::draw;
 use crate::ui::timeline_model::{ClipSelection, TimeWindow};
 
+/// Cells of the bitrate summary: a day is 8 640 of them, a month 259 200.
+pub const SUMMARY_STEP: Duration = Duration::from_secs(10);
+
 /// One camera's lane: its index and what it makes of it.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Lane {
     /// The camera's name, drawn in its lane when there are several.
     pub name: String,
+    /// Number of `records[0]` in the index.
+    pub first: u64,
     /// Index records from the head on.
     pub records: Vec<IndexRecord>,
     /// Ranges and the truncated head, from `records`.
     pub timeline: Timeline,
+    /// Bytes per [`SUMMARY_STEP`], for the bitrate strip of wide views.
+    pub summary: ByteSummary,
+}
+
+impl Default for Lane {
+    fn default() -> Self {
+        Lane::new(String::new(), 0, Vec::new())
+    }
 }
 
 impl Lane {
     /// A lane of `records`, the first of which is record number `first` of the index.
     pub fn new(name: String, first: u64, records: Vec<IndexRecord>) -> Self {
         let timeline = Timeline::from_records(first, &records, DEFAULT_RANGE_GAP);
+        let mut summary = ByteSummary::new(SUMMARY_STEP, DEFAULT_RANGE_GAP);
+        summary.extend(&records);
         Lane {
             name,
+            first,
             records,
             timeline,
+            summary,
         }
     }
+
+    /// Takes in records appended to the index since: ranges and summary grow, nothing is gone over again.
+    pub fn append(&mut self, new: &[IndexRecord]) {
+        let from = self.records.len();
+        self.records.extend_from_slice(new);
+        self.timeline
+            .extend(self.first, &self.records, from, DEFAULT_RANGE_GAP);
+        self.summary.extend(new);
+    }
+
+    /// What an index read must bring to bring this lane up to date: `(first, count, last record)`.
+    pub fn known(&self) -> Option<(u64, usize, IndexRecord)> {
+        self.records.last().map(|r| (self.first, self.records.len(), *r))
+    }
+}
+
+/// A lane's new index data: all of it, or the records appended since the last read.
+#[derive(Debug, Clone)]
+pub enum LaneUpdate {
+    /// Replace the lane.
+    Whole(Lane),
+    /// Append these records to the lane in this place.
+    Append(Vec<IndexRecord>),
+}
+
+/// What is said about the first camera's stream, drawn over its lane: bookmarks, held ranges, and the footage
+/// retention deletes within the hour.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaneMarks {
+    /// Bookmarks: time and name.
+    pub bookmarks: Vec<(Timestamp, String)>,
+    /// Held ranges.
+    pub holds: Vec<(Timestamp, Timestamp)>,
+    /// Deleted by retention within the next hour.
+    pub due: Option<(Timestamp, Timestamp)>,
 }
 
 /// Height of the timeline with one lane, and what each further lane adds.
@@ -60,6 +113,10 @@ pub struct TimelineState {
     pub user_moved: bool,
     /// The clip marked for export.
     pub selection: ClipSelection,
+    /// Bookmarks, holds and what retention deletes soon, over the first lane.
+    pub marks: LaneMarks,
+    /// The first lane's video frames in view, ticked at the deepest zoom.
+    pub frame_times: Vec<Timestamp>,
 }
 
 impl Default for TimelineState {
@@ -76,12 +133,16 @@ impl Default for TimelineState {
             hover: None,
             user_moved: false,
             selection: ClipSelection::default(),
+            marks: LaneMarks::default(),
+            frame_times: Vec::new(),
         }
     }
 }
 
 type ScrubFn = Rc<dyn Fn(Timestamp, bool)>;
 type SelectFn = Rc<dyn Fn(ClipSelection)>;
+type HoverFn = Rc<dyn Fn(Option<(Timestamp, f64)>)>;
+type WindowFn = Rc<dyn Fn(TimeWindow)>;
 
 /// The widget and its shared state.
 #[derive(Clone)]
@@ -91,6 +152,10 @@ pub struct TimelineWidget {
     state: Rc<RefCell<TimelineState>>,
     on_scrub: Rc<RefCell<Option<ScrubFn>>>,
     on_select: Rc<RefCell<Option<SelectFn>>>,
+    on_hover: Rc<RefCell<Option<HoverFn>>>,
+    on_window: Rc<RefCell<Option<WindowFn>>>,
+    /// A drag (scrub or selection) is under way: no hover then.
+    dragging: Rc<std::cell::Cell<bool>>,
 }
 
 impl TimelineWidget {
@@ -107,6 +172,9 @@ impl TimelineWidget {
             state: Rc::new(RefCell::new(TimelineState::default())),
             on_scrub: Rc::new(RefCell::new(None)),
             on_select: Rc::new(RefCell::new(None)),
+            on_hover: Rc::new(RefCell::new(None)),
+            on_window: Rc::new(RefCell::new(None)),
+            dragging: Rc::new(std::cell::Cell::new(false)),
         };
         let state = widget.state.clone();
         widget.area.set_draw_func(move |_, cr, w, h| {
@@ -126,6 +194,63 @@ impl TimelineWidget {
         *self.on_select.borrow_mut() = Some(Rc::new(f));
     }
 
+    /// Calls `f(Some((time, x)))` as the pointer moves over the timeline (not while dragging), `f(None)` when
+    /// it leaves or a drag starts.
+    pub fn connect_hover(&self, f: impl Fn(Option<(Timestamp, f64)>) + 'static) {
+        *self.on_hover.borrow_mut() = Some(Rc::new(f));
+    }
+
+    /// Calls `f(window)` when the user zooms or pans.
+    pub fn connect_window(&self, f: impl Fn(TimeWindow) + 'static) {
+        *self.on_window.borrow_mut() = Some(Rc::new(f));
+    }
+
+    fn window_moved(&self) {
+        let window = self.state.borrow().window;
+        let cb = self.on_window.borrow().clone();
+        if let Some(cb) = cb {
+            cb(window);
+        }
+    }
+
+    /// The video frames in view, ticked when zoomed in to a few seconds.
+    pub fn set_frame_times(&self, times: Vec<Timestamp>) {
+        self.state.borrow_mut().frame_times = times;
+        self.area.queue_draw();
+    }
+
+    /// How many frame ticks are drawn now.
+    pub fn frame_ticks(&self) -> usize {
+        let s = self.state.borrow();
+        if s.window.span > crate::ui::timeline_model::FRAME_TICKS_SPAN {
+            return 0;
+        }
+        s.frame_times
+            .iter()
+            .filter(|t| **t >= s.window.start && **t <= s.window.end())
+            .count()
+    }
+
+    fn hovered(&self, at: Option<(Timestamp, f64)>) {
+        let cb = self.on_hover.borrow().clone();
+        if let Some(cb) = cb {
+            cb(at);
+        }
+    }
+
+    /// The key frame a hover at `t` shows, from the first lane's index (see [`key_frame_at`]).
+    ///
+    /// [`key_frame_at`]: crate::engine::hover::key_frame_at
+    pub fn key_frame_at(&self, t: Timestamp) -> Option<IndexRecord> {
+        let s = self.state.borrow();
+        crate::engine::hover::key_frame_at(&s.lanes.first()?.records, t)
+    }
+
+    /// The time span across the widget.
+    pub fn window(&self) -> TimeWindow {
+        self.state.borrow().window
+    }
+
     /// The clip marked for export.
     pub fn selection(&self) -> ClipSelection {
         self.state.borrow().selection
@@ -135,6 +260,33 @@ impl TimelineWidget {
     pub fn set_selection(&self, selection: ClipSelection) {
         self.state.borrow_mut().selection = selection;
         self.area.queue_draw();
+    }
+
+    /// Brings the lanes up to date, one update per camera, appending to a lane where the update says so.
+    pub fn update_lanes(&self, updates: Vec<LaneUpdate>, edge: Option<Timestamp>) {
+        let mut old = std::mem::take(&mut self.state.borrow_mut().lanes).into_iter();
+        let lanes = updates
+            .into_iter()
+            .map(|u| match (u, old.next()) {
+                (LaneUpdate::Whole(lane), _) => lane,
+                (LaneUpdate::Append(new), Some(mut lane)) => {
+                    lane.append(&new);
+                    lane
+                }
+                (LaneUpdate::Append(new), None) => Lane::new(String::new(), 0, new),
+            })
+            .collect();
+        self.set_lanes(lanes, edge);
+    }
+
+    /// `f` of the first lane, if there is one.
+    pub fn with_first_lane<R>(&self, f: impl FnOnce(&Lane) -> R) -> Option<R> {
+        self.state.borrow().lanes.first().map(f)
+    }
+
+    /// What each lane holds, for reading only what was appended since.
+    pub fn known(&self) -> Vec<Option<(u64, usize, IndexRecord)>> {
+        self.state.borrow().lanes.iter().map(Lane::known).collect()
     }
 
     /// Replaces the lanes (one per camera); fits the window to all of them unless the user moved it.
@@ -172,6 +324,16 @@ impl TimelineWidget {
             s.edge = edge;
         }
         self.area.queue_draw();
+    }
+
+    /// Replaces the marks drawn over the first lane.
+    pub fn set_marks(&self, marks: LaneMarks) {
+        let mut s = self.state.borrow_mut();
+        if s.marks != marks {
+            s.marks = marks;
+            drop(s);
+            self.area.queue_draw();
+        }
     }
 
     /// Each lane's ranges, in camera order.
@@ -215,6 +377,7 @@ impl TimelineWidget {
             s.user_moved = true;
         }
         self.area.queue_draw();
+        self.window_moved();
     }
 
     fn scrub(&self, x: f64, done: bool) {
@@ -257,6 +420,8 @@ impl TimelineWidget {
             let this = self.clone();
             let start = start.clone();
             drag.connect_drag_begin(move |g, x, _| {
+                this.dragging.set(true);
+                this.hovered(None);
                 let selecting = g
                     .current_event_state()
                     .contains(gtk::gdk::ModifierType::SHIFT_MASK);
@@ -283,6 +448,7 @@ impl TimelineWidget {
         {
             let this = self.clone();
             drag.connect_drag_end(move |_, dx, _| {
+                this.dragging.set(false);
                 let (x0, selecting) = *start.borrow();
                 if selecting {
                     this.select(x0, x0 + dx, true);
@@ -317,6 +483,7 @@ impl TimelineWidget {
                     s.user_moved = true;
                 }
                 this.area.queue_draw();
+                this.window_moved();
                 gtk::glib::Propagation::Stop
             });
         }
@@ -328,6 +495,11 @@ impl TimelineWidget {
             motion.connect_motion(move |_, x, _| {
                 this.state.borrow_mut().hover = Some(x);
                 this.area.queue_draw();
+                if !this.dragging.get() {
+                    let w = f64::from(this.area.width().max(1));
+                    let t = this.state.borrow().window.t_of(x.clamp(0.0, w), w);
+                    this.hovered(Some((t, x)));
+                }
             });
         }
         {
@@ -335,6 +507,7 @@ impl TimelineWidget {
             motion.connect_leave(move |_| {
                 this.state.borrow_mut().hover = None;
                 this.area.queue_draw();
+                this.hovered(None);
             });
         }
         self.area.add_controller(motion);

@@ -1,5 +1,6 @@
 //! Drawing the timeline with cairo: per lane the recorded ranges, the truncated head and a bitrate strip; over
-//! all lanes the ticks, the clip selection, the live edge, the playhead and the time under the pointer.
+//! the first lane what retention deletes within the hour, held ranges and bookmarks; over all lanes the ticks,
+//! the clip selection, the live edge, the playhead and the time under the pointer.
 
 use std::time::Duration;
 
@@ -9,7 +10,7 @@ use relm4::gtk;
 
 use crate::ui::localtime;
 use crate::ui::timeline::{Lane, TimelineState};
-use crate::ui::timeline_model::TimeWindow;
+use crate::ui::timeline_model::{TimeWindow, FRAME_TICKS_SPAN};
 
 fn tick_label(t: Timestamp, step: Duration) -> String {
     let full = localtime::format(t);
@@ -122,7 +123,13 @@ fn draw_lane(lane: &Lane, s: &TimelineState, cr: &gtk::cairo::Context, w: f64, r
     let _ = cr.fill();
 
     let buckets = (w / 2.0).max(1.0) as usize;
-    let bytes = bitrate_buckets(&lane.records, win.start, win.end(), buckets, DEFAULT_RANGE_GAP);
+    // Wide views add up the summary's cells; close up, the records in view are exact and few.
+    let bucket_span = win.span / buckets as u32;
+    let bytes = if bucket_span >= lane.summary.step() * 4 {
+        lane.summary.buckets(win.start, win.end(), buckets)
+    } else {
+        bitrate_buckets(&lane.records, win.start, win.end(), buckets, DEFAULT_RANGE_GAP)
+    };
     if let Some(&max) = bytes.iter().max().filter(|m| **m > 0) {
         cr.set_source_rgba(0.55, 0.75, 0.95, 0.8);
         for (i, &b) in bytes.iter().enumerate() {
@@ -147,6 +154,54 @@ fn draw_lane(lane: &Lane, s: &TimelineState, cr: &gtk::cairo::Context, w: f64, r
     }
 }
 
+/// Over the first lane: what retention deletes within the hour (an orange wash over the band), held ranges (a
+/// green bar along the band's top) and bookmarks (a yellow flag each).
+fn draw_marks(s: &TimelineState, cr: &gtk::cairo::Context, w: f64, r: &LaneRows) {
+    let (win, m) = (&s.window, &s.marks);
+    let span = |a: Timestamp, b: Timestamp| {
+        let (x0, x1) = (win.x_of(a, w).max(0.0), win.x_of(b, w).min(w));
+        (x1 > x0).then_some((x0, x1 - x0))
+    };
+    if let Some((x, dx)) = m.due.and_then(|(a, b)| span(a, b)) {
+        cr.set_source_rgba(0.96, 0.47, 0.0, 0.55);
+        cr.rectangle(x, r.band_top, dx.max(1.5), r.band_h);
+        let _ = cr.fill();
+    }
+    cr.set_source_rgb(0.18, 0.76, 0.49);
+    for (x, dx) in m.holds.iter().filter_map(|&(a, b)| span(a, b)) {
+        cr.rectangle(x, r.band_top, dx.max(2.0), 4.0);
+    }
+    let _ = cr.fill();
+    cr.set_source_rgb(0.96, 0.83, 0.18);
+    for (t, _) in &m.bookmarks {
+        let x = win.x_of(*t, w);
+        if !(0.0..=w).contains(&x) {
+            continue;
+        }
+        cr.rectangle(x - 0.75, r.band_top, 1.5, r.band_h);
+        cr.move_to(x, r.band_top);
+        cr.line_to(x + 7.0, r.band_top + 3.5);
+        cr.line_to(x, r.band_top + 7.0);
+        cr.close_path();
+    }
+    let _ = cr.fill();
+}
+
+/// At the deepest zoom, a tick under the band for each video frame of the first lane.
+fn draw_frame_ticks(s: &TimelineState, cr: &gtk::cairo::Context, w: f64, r: &LaneRows) {
+    if s.window.span > FRAME_TICKS_SPAN {
+        return;
+    }
+    cr.set_source_rgba(1.0, 1.0, 1.0, 0.8);
+    for t in &s.frame_times {
+        let x = s.window.x_of(*t, w);
+        if (0.0..=w).contains(&x) {
+            cr.rectangle(x.floor(), r.band_top + r.band_h - 6.0, 1.0, 6.0);
+        }
+    }
+    let _ = cr.fill();
+}
+
 /// Draws the whole timeline into a `w` × `h` area.
 pub fn draw(s: &TimelineState, cr: &gtk::cairo::Context, w: f64, h: f64) {
     let win = &s.window;
@@ -161,6 +216,10 @@ pub fn draw(s: &TimelineState, cr: &gtk::cairo::Context, w: f64, h: f64) {
     let named = s.lanes.len() > 1;
     for (lane, r) in s.lanes.iter().zip(&rows) {
         draw_lane(lane, s, cr, w, r, named);
+    }
+    if let Some(first) = rows.first() {
+        draw_marks(s, cr, w, first);
+        draw_frame_ticks(s, cr, w, first);
     }
 
     // Ticks and labels.

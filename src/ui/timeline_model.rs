@@ -5,10 +5,14 @@ use std::time::{Duration, Instant};
 
 use hindsight_store::Timestamp;
 
-/// Narrowest window: one minute across the widget.
-pub const MIN_SPAN: Duration = Duration::from_secs(60);
-/// Widest window: two weeks.
-pub const MAX_SPAN: Duration = Duration::from_secs(14 * 24 * 3600);
+/// Narrowest window: two seconds across the widget, where each frame has its tick.
+pub const MIN_SPAN: Duration = Duration::from_secs(2);
+/// Widest window: two months.
+pub const MAX_SPAN: Duration = Duration::from_secs(62 * 24 * 3600);
+/// Narrowest window fitted to the data: a minute (zooming goes further).
+pub const FIT_MIN_SPAN: Duration = Duration::from_secs(60);
+/// Frame ticks are drawn when the window is at most this wide.
+pub const FRAME_TICKS_SPAN: Duration = Duration::from_secs(10);
 
 /// The visible part of the time axis.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,7 +26,10 @@ pub struct TimeWindow {
 impl TimeWindow {
     /// A window covering `[from, to]` with a small margin, within the zoom limits.
     pub fn around(from: Timestamp, to: Timestamp) -> Self {
-        let span = to.duration_since(from).mul_f64(1.05).clamp(MIN_SPAN, MAX_SPAN);
+        let span = to
+            .duration_since(from)
+            .mul_f64(1.05)
+            .clamp(FIT_MIN_SPAN, MAX_SPAN);
         let middle = from.nanos() / 2 + to.nanos() / 2;
         TimeWindow {
             start: Timestamp::from_nanos(middle.saturating_sub(span.as_nanos() as u64 / 2).max(1)),
@@ -73,7 +80,7 @@ impl TimeWindow {
 
     /// Tick spacing for labels: the smallest "nice" step giving at least `min_px` between ticks.
     pub fn tick_step(&self, width: f64, min_px: f64) -> Duration {
-        const STEPS: [u64; 16] = [
+        const STEPS: [u64; 18] = [
             1,
             5,
             10,
@@ -90,13 +97,15 @@ impl TimeWindow {
             86400,
             2 * 86400,
             7 * 86400,
+            14 * 86400,
+            28 * 86400,
         ];
         let per_px = self.span.as_secs_f64() / width.max(1.0);
         STEPS
             .iter()
             .map(|&s| Duration::from_secs(s))
             .find(|s| s.as_secs_f64() / per_px >= min_px)
-            .unwrap_or(Duration::from_secs(7 * 86400))
+            .unwrap_or(Duration::from_secs(28 * 86400))
     }
 }
 
@@ -151,6 +160,12 @@ impl ScrubThrottle {
     /// True while a position waits to be sought.
     pub fn has_pending(&self) -> bool {
         self.pending.is_some()
+    }
+
+    /// The drag ended: what was pending is dropped (the end of the drag is sought on its own).
+    pub fn finish(&mut self) {
+        self.pending = None;
+        self.last_sent = None;
     }
 }
 
@@ -332,7 +347,7 @@ mod tests {
         let w = TimeWindow::around(t(0), t(7200));
         assert!(w.start <= t(0) && w.end() >= t(7200));
         let tiny = TimeWindow::around(t(0), t(1));
-        assert_eq!(tiny.span, MIN_SPAN);
+        assert_eq!(tiny.span, FIT_MIN_SPAN);
     }
 
     #[test]

@@ -348,6 +348,7 @@ impl Component for Window {
                     stream,
                     source: Source::Test,
                     profile,
+                    retention: Default::default(),
                 })),
                 (Err(e), _) => self.toast(&e.to_string()),
                 (_, Err(e)) => self.toast(&format!("{e:#}")),

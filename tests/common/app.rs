@@ -120,6 +120,18 @@ impl PrivateDisplay {
     /// would make (past the drag threshold first, then over the target a moment before letting go).
     pub fn drag(&self, from: &serde_json::Value, to: &serde_json::Value) {
         let ((x0, y0), (x1, y1)) = (middle(from), middle(to));
+        let mut points: Vec<(i32, i32)> = (0..=10)
+            .map(|step| (x0 + (x1 - x0) * step / 10, y0 + (y1 - y0) * step / 10))
+            .collect();
+        // Over the target a moment before letting go.
+        points.push((x1 + 2, y1 + 2));
+        self.drag_through(&points, 0.05, 0.3);
+    }
+
+    /// Presses the first button at `points[0]`, moves through the others waiting `step_secs` between them, waits
+    /// `hold_secs` on the last and lets go there.
+    pub fn drag_through(&self, points: &[(i32, i32)], step_secs: f64, hold_secs: f64) {
+        let Some(&(x0, y0)) = points.first() else { return };
         let mut args: Vec<String> = vec![
             "mousemove".into(),
             x0.to_string(),
@@ -127,11 +139,10 @@ impl PrivateDisplay {
             "mousedown".into(),
             "1".into(),
         ];
-        for step in 1..=10 {
-            let (x, y) = (x0 + (x1 - x0) * step / 10, y0 + (y1 - y0) * step / 10);
+        for &(x, y) in &points[1..] {
             args.extend([
                 "sleep".into(),
-                "0.05".into(),
+                step_secs.to_string(),
                 "mousemove".into(),
                 x.to_string(),
                 y.to_string(),
@@ -139,14 +150,17 @@ impl PrivateDisplay {
         }
         args.extend([
             "sleep".into(),
-            "0.3".into(),
-            "mousemove".into(),
-            (x1 + 2).to_string(),
-            (y1 + 2).to_string(),
+            hold_secs.to_string(),
+            "mouseup".into(),
+            "1".into(),
         ]);
-        args.extend(["sleep".into(), "0.3".into(), "mouseup".into(), "1".into()]);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         self.xdotool(&args);
+    }
+
+    /// Moves the pointer to `(x, y)` of the screen without clicking.
+    pub fn point_at(&self, x: i32, y: i32) {
+        self.xdotool(&["mousemove", &x.to_string(), &y.to_string()]);
     }
 
     fn xdotool(&self, args: &[&str]) {

@@ -179,3 +179,29 @@ impl Drop for PrivatePravega {
         self.down();
     }
 }
+
+/// 2024-05-01T12:00:00Z, where [`record_two_runs`] starts.
+pub fn base() -> hindsight_store::Timestamp {
+    hindsight_store::Timestamp::parse_rfc3339("2024-05-01T12:00:00Z").expect("time")
+}
+
+/// Writes two recordings of 20 s (30 fps, a key frame every second, opaque payloads) with a 60 s pause between
+/// them into `name` of the embedded store at `store`, directly with the storage API.
+pub fn record_two_runs(store: &Path, name: &str) {
+    use hindsight_store::video::{IndexPolicy, VideoWriter};
+    use hindsight_store::{EmbeddedStore, StreamName, Timestamp};
+    const SEC: u64 = 1_000_000_000;
+    let backend = EmbeddedStore::open(store).expect("store");
+    let name = StreamName::parse(name).expect("name");
+    for run in 0..2u64 {
+        let mut w = VideoWriter::open(&backend, &name, IndexPolicy::default()).expect("writer");
+        let start = base().nanos() + run * 80 * SEC;
+        for i in 0..600u64 {
+            let ts = Timestamp::from_nanos(start + i * SEC / 30);
+            let payload = vec![(i % 251) as u8; if i % 30 == 0 { 3000 } else { 400 }];
+            w.append(&payload, ts, i % 30 == 0).expect("append");
+        }
+        w.finish(Some(Timestamp::from_nanos(start + 20 * SEC)))
+            .expect("finish");
+    }
+}

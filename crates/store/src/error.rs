@@ -109,6 +109,9 @@ pub enum StoreError {
     /// An operation this backend cannot do (e.g. dropping bytes at the tail of a Pravega stream).
     #[error("unsupported: {0}")]
     Unsupported(String),
+    /// A request that makes no sense (a hold that ends before it starts, a name with control characters).
+    #[error("{0}")]
+    Invalid(String),
 }
 
 /// The kind of a [`StoreError`] as a short stable word, for logs, GStreamer message details and tests.
@@ -128,7 +131,8 @@ pub enum ErrorKind {
     Corrupt,
     /// [`StoreError::TooLarge`].
     TooLarge,
-    /// [`StoreError::Name`] and [`StoreError::Uri`]: the caller asked for something malformed.
+    /// [`StoreError::Name`], [`StoreError::Uri`] and [`StoreError::Invalid`]: the caller asked for something
+    /// malformed.
     Invalid,
     /// [`StoreError::StoreMissing`].
     StoreMissing,
@@ -197,6 +201,11 @@ impl std::fmt::Display for ErrorKind {
 }
 
 impl StoreError {
+    /// A request that makes no sense, said in `message`.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        StoreError::Invalid(message.into())
+    }
+
     /// Wraps an I/O error with context.
     pub fn io(context: impl Into<String>, error: io::Error) -> Self {
         StoreError::Io {
@@ -215,7 +224,7 @@ impl StoreError {
             StoreError::PastTail { .. } => ErrorKind::PastTail,
             StoreError::Corrupt { .. } => ErrorKind::Corrupt,
             StoreError::TooLarge { .. } => ErrorKind::TooLarge,
-            StoreError::Name(_) | StoreError::Uri { .. } => ErrorKind::Invalid,
+            StoreError::Name(_) | StoreError::Uri { .. } | StoreError::Invalid(_) => ErrorKind::Invalid,
             StoreError::StoreMissing(_) => ErrorKind::StoreMissing,
             StoreError::Io { error, .. } => match error.raw_os_error() {
                 Some(code) if code == nix::libc::ENOSPC || code == nix::libc::EDQUOT => ErrorKind::NoSpace,

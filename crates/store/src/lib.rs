@@ -8,7 +8,7 @@
 //!   opened once per process; [`copy`]: copying streams between stores.
 //! - [`video`]: data + index pairs with the writing and reading rules; [`search`] and [`timeline`] over indexes;
 //!   [`retention`]: deleting old footage by age or size; [`evidence`]: the hash chain kept while recording and
-//!   its verification.
+//!   its verification; [`marks`]: bookmarks, retention holds and the retention policy kept beside a stream.
 
 pub mod backend;
 pub mod copy;
@@ -18,6 +18,7 @@ pub mod evidence;
 pub mod format;
 pub mod hls;
 pub mod interrupt;
+pub mod marks;
 pub mod name;
 #[cfg(feature = "pravega")]
 pub mod pravega;

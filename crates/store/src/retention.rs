@@ -76,6 +76,54 @@ pub fn apply(
     }
 }
 
+/// The footage `policy` will delete within `within` from `now`, as `(head, until)`: what a player shades as
+/// going soon. `records` is the stream's index from its head on and `size` its stored data bytes. Age retention
+/// cuts what will be older than the limit; size retention cuts what the stream will hold beyond the limit,
+/// growing at its bitrate over the last ten minutes of records. Nothing at or after `protected_from` (the
+/// first hold) is due. `None` when nothing is due.
+pub fn due_within(
+    policy: RetentionPolicy,
+    records: &[crate::IndexRecord],
+    size: u64,
+    now: Timestamp,
+    within: Duration,
+    protected_from: Option<Timestamp>,
+) -> Option<(Timestamp, Timestamp)> {
+    let first = records.first()?;
+    let head = first.timestamp;
+    let mut until: Option<Timestamp> = None;
+    if let Some(age) = policy.max_age {
+        let cut = now.saturating_add(within).saturating_sub(age);
+        until = until.max(Some(cut).filter(|&c| c > head));
+    }
+    if let (Some(max), Some(last)) = (policy.max_bytes, records.last()) {
+        // Bytes a second over the last ten minutes of index records.
+        let since = last.timestamp.saturating_sub(Duration::from_secs(600));
+        let from = records.iter().find(|r| r.timestamp >= since).unwrap_or(first);
+        let secs = last.timestamp.duration_since(from.timestamp).as_secs_f64();
+        let rate = if secs > 0.0 {
+            last.offset.saturating_sub(from.offset) as f64 / secs
+        } else {
+            0.0
+        };
+        let grown = size.saturating_add((rate * within.as_secs_f64()) as u64);
+        if grown > max {
+            // Deleting the oldest `grown - max` bytes: up to the first record past that many bytes from the head.
+            let cut_offset = first.offset.saturating_add(grown - max);
+            let cut = records
+                .iter()
+                .find(|r| r.offset >= cut_offset)
+                .map_or(last.timestamp, |r| r.timestamp);
+            until = until.max(Some(cut).filter(|&c| c > head));
+        }
+    }
+    let until = match protected_from {
+        Some(p) => until?.min(p),
+        None => until?,
+    };
+    (until > head).then_some((head, until))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,6 +154,60 @@ mod tests {
             .1
             .timestamp
             .nanos()
+    }
+
+    #[test]
+    fn what_is_due_within_the_hour() {
+        use crate::format::{Flags, IndexRecord};
+        const HOUR: u64 = 3600;
+        // A record a minute for two hours, 1 MB a minute.
+        let records: Vec<IndexRecord> = (0..=120u64)
+            .map(|m| IndexRecord {
+                flags: Flags::new(false, true, false),
+                timestamp: Timestamp::from_nanos((10_000 + m * 60) * SEC),
+                offset: m * 1_000_000,
+            })
+            .collect();
+        let t = |s: u64| Timestamp::from_nanos(s * SEC);
+        let now = t(10_000 + 2 * HOUR);
+        let within = Duration::from_secs(HOUR);
+        let days = |d| RetentionPolicy {
+            max_age: Some(Duration::from_secs(d)),
+            max_bytes: None,
+        };
+        // Keep 90 minutes: in an hour everything older than now - 30 min goes.
+        assert_eq!(
+            due_within(days(90 * 60), &records, 120_000_000, now, within, None),
+            Some((t(10_000), t(10_000 + 90 * 60)))
+        );
+        // Keep a day: nothing due.
+        assert_eq!(
+            due_within(days(86_400), &records, 120_000_000, now, within, None),
+            None
+        );
+        // Keep 150 MB at 1 MB a minute: in an hour 180 MB, so the oldest 30 MB (30 minutes) go.
+        let size = RetentionPolicy {
+            max_age: None,
+            max_bytes: Some(150_000_000),
+        };
+        assert_eq!(
+            due_within(size, &records, 120_000_000, now, within, None),
+            Some((t(10_000), t(10_000 + 30 * 60)))
+        );
+        // A hold from 10 minutes in keeps the rest.
+        assert_eq!(
+            due_within(size, &records, 120_000_000, now, within, Some(t(10_000 + 600))),
+            Some((t(10_000), t(10_000 + 600)))
+        );
+        assert_eq!(
+            due_within(size, &records, 120_000_000, now, within, Some(t(10_000))),
+            None
+        );
+        assert_eq!(
+            due_within(RetentionPolicy::default(), &records, 1, now, within, None),
+            None
+        );
+        assert_eq!(due_within(size, &[], 0, now, within, None), None);
     }
 
     #[test]

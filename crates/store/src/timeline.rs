@@ -53,11 +53,27 @@ impl Timeline {
     /// Builds the summary. `first` is the number of `records[0]` (non-zero after truncation). A new range
     /// starts at a discontinuity record or where consecutive records are more than `gap` apart.
     pub fn from_records(first: u64, records: &[IndexRecord], gap: Duration) -> Self {
-        let mut ranges: Vec<RecordedRange> = Vec::new();
+        let mut timeline = Timeline {
+            ranges: Vec::new(),
+            truncated_before: if first > 0 {
+                records.first().map(|r| r.timestamp)
+            } else {
+                None
+            },
+        };
+        timeline.extend(first, records, 0, gap);
+        timeline
+    }
+
+    /// Takes in the records `records[from..]` that were appended since the summary was made of
+    /// `records[..from]` (numbered from `first` as in [`Timeline::from_records`]), without going over the
+    /// older ones again.
+    pub fn extend(&mut self, first: u64, records: &[IndexRecord], from: usize, gap: Duration) {
         let gap_ns = gap.as_nanos().min(u128::from(u64::MAX)) as u64;
-        for (i, rec) in records.iter().enumerate() {
+        let touched = self.ranges.len().saturating_sub(1);
+        for (i, rec) in records.iter().enumerate().skip(from) {
             let n = first + i as u64;
-            let split = match ranges.last() {
+            let split = match self.ranges.last() {
                 None => true,
                 Some(last) => {
                     rec.flags.discontinuity()
@@ -65,7 +81,7 @@ impl Timeline {
                 }
             };
             if split {
-                ranges.push(RecordedRange {
+                self.ranges.push(RecordedRange {
                     start: rec.timestamp,
                     end: rec.timestamp,
                     first_record: n,
@@ -74,7 +90,7 @@ impl Timeline {
                     end_offset: rec.offset,
                     closed: false,
                 });
-            } else if let Some(last) = ranges.last_mut() {
+            } else if let Some(last) = self.ranges.last_mut() {
                 last.end = last.end.max(rec.timestamp);
                 last.end_record = n + 1;
                 last.end_offset = rec.offset;
@@ -82,17 +98,11 @@ impl Timeline {
         }
         // A range whose last record is not a key frame and is followed by a new range (or nothing) ends with
         // an end record; a crashed writer leaves a key frame or forced record without a successor instead.
-        for range in &mut ranges {
-            let last = &records[(range.end_record - 1 - first) as usize];
+        for range in self.ranges.iter_mut().skip(touched) {
+            let Some(last) = records.get((range.end_record - 1 - first) as usize) else {
+                continue;
+            };
             range.closed = range.end_record > range.first_record + 1 && !last.flags.random_access();
-        }
-        Timeline {
-            ranges,
-            truncated_before: if first > 0 {
-                records.first().map(|r| r.timestamp)
-            } else {
-                None
-            },
         }
     }
 
@@ -157,7 +167,10 @@ pub fn bitrate_buckets(
             b += 1;
         }
     };
-    for pair in records.windows(2) {
+    // Only the records in the window, and the one before it (its bytes run into the window).
+    let lo_i = records.partition_point(|r| r.timestamp < from).saturating_sub(1);
+    let hi_i = (records.partition_point(|r| r.timestamp <= to) + 1).min(records.len());
+    for pair in records[lo_i..hi_i].windows(2) {
         let (a, b) = (pair[0], pair[1]);
         let bytes = b.offset.saturating_sub(a.offset) as f64;
         let (t0, t1) = (a.timestamp.nanos() as f64, b.timestamp.nanos() as f64);
@@ -168,6 +181,137 @@ pub fn bitrate_buckets(
         }
     }
     out
+}
+
+/// Bytes per fixed step of time, built as index records come in, so a timeline showing weeks draws its bitrate
+/// strip from a few tens of thousands of cells instead of millions of records. Bytes are spread as
+/// [`bitrate_buckets`] spreads them; each cell also keeps the span its bytes cover, so where a recording starts
+/// or stops inside a cell its bytes stay where they were recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ByteSummary {
+    step_ns: u64,
+    gap_ns: u64,
+    /// Time of cell 0.
+    origin: Option<u64>,
+    cells: Vec<Cell>,
+    last: Option<IndexRecord>,
+}
+
+/// One cell: its bytes and the times they cover.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct Cell {
+    bytes: u64,
+    lo: u64,
+    hi: u64,
+}
+
+impl ByteSummary {
+    /// An empty summary of cells `step` long; records further apart than `gap` are not spread between.
+    pub fn new(step: Duration, gap: Duration) -> Self {
+        ByteSummary {
+            step_ns: (step.as_nanos() as u64).max(1),
+            gap_ns: gap.as_nanos().min(u128::from(u64::MAX)) as u64,
+            origin: None,
+            cells: Vec::new(),
+            last: None,
+        }
+    }
+
+    /// The length of a cell.
+    pub fn step(&self) -> Duration {
+        Duration::from_nanos(self.step_ns)
+    }
+
+    /// Takes in records that follow the ones already taken in.
+    pub fn extend(&mut self, records: &[IndexRecord]) {
+        for &b in records {
+            if let Some(a) = self.last {
+                let bytes = b.offset.saturating_sub(a.offset) as f64;
+                let (t0, t1) = (a.timestamp.nanos(), b.timestamp.nanos());
+                if b.flags.discontinuity() || t1.saturating_sub(t0) > self.gap_ns || t1 <= t0 {
+                    self.add(t0, t0, bytes);
+                } else {
+                    self.add(t0, t1, bytes);
+                }
+            } else {
+                self.origin = Some(b.timestamp.nanos() / self.step_ns * self.step_ns);
+            }
+            self.last = Some(b);
+        }
+    }
+
+    fn put(&mut self, i: usize, bytes: u64, lo: u64, hi: u64) {
+        if i >= self.cells.len() {
+            self.cells.resize(i + 1, Cell::default());
+        }
+        let c = &mut self.cells[i];
+        if c.bytes == 0 && c.lo == 0 && c.hi == 0 {
+            (c.lo, c.hi) = (lo, hi);
+        } else {
+            (c.lo, c.hi) = (c.lo.min(lo), c.hi.max(hi));
+        }
+        c.bytes += bytes;
+    }
+
+    fn add(&mut self, t0: u64, t1: u64, bytes: f64) {
+        let Some(origin) = self.origin else { return };
+        let step = self.step_ns;
+        let index = |t: u64| (t.saturating_sub(origin) / step) as usize;
+        if t1 <= t0 {
+            self.put(index(t0), bytes as u64, t0, t0);
+            return;
+        }
+        let rate = bytes / (t1 - t0) as f64;
+        let mut at = t0;
+        while at < t1 {
+            let i = index(at);
+            let cell_end = (origin + (i as u64 + 1) * step).min(t1);
+            self.put(i, ((cell_end - at) as f64 * rate).round() as u64, at, cell_end);
+            at = cell_end;
+        }
+    }
+
+    /// Bytes per bucket over `[from, to)` in `buckets` equal buckets, each cell's bytes spread evenly over the
+    /// times they cover.
+    pub fn buckets(&self, from: Timestamp, to: Timestamp, buckets: usize) -> Vec<u64> {
+        let mut out = vec![0u64; buckets];
+        let Some(origin) = self.origin else { return out };
+        if buckets == 0 || to <= from {
+            return out;
+        }
+        let (lo, hi) = (from.nanos() as f64, to.nanos() as f64);
+        let width = (hi - lo) / buckets as f64;
+        let first = (from.nanos().saturating_sub(origin) / self.step_ns) as usize;
+        for c in self.cells.iter().skip(first) {
+            if c.bytes == 0 {
+                continue;
+            }
+            let (c0, c1) = (c.lo as f64, c.hi as f64);
+            if c0 >= hi {
+                break;
+            }
+            if c1 <= c0 {
+                if c0 >= lo {
+                    out[(((c0 - lo) / width) as usize).min(buckets - 1)] += c.bytes;
+                }
+                continue;
+            }
+            let (s, e) = (c0.max(lo), c1.min(hi));
+            if e <= s {
+                continue;
+            }
+            let rate = c.bytes as f64 / (c1 - c0);
+            let mut b = (((s - lo) / width) as usize).min(buckets - 1);
+            let mut at = s;
+            while at < e && b < buckets {
+                let bucket_end = (lo + (b + 1) as f64 * width).min(e);
+                out[b] += ((bucket_end - at) * rate).round() as u64;
+                at = bucket_end;
+                b += 1;
+            }
+        }
+        out
+    }
 }
 
 #[cfg(test)]
@@ -233,6 +377,55 @@ mod tests {
         let tl = Timeline::from_records(2, &recs[2..], Duration::from_secs(10));
         assert_eq!(tl.truncated_before, Some(recs[2].timestamp));
         assert_eq!(tl.ranges[0].first_record, 2);
+    }
+
+    #[test]
+    fn extending_a_timeline_is_building_it_whole() {
+        let recs = sample();
+        let gap = Duration::from_secs(10);
+        for split in 0..recs.len() {
+            let mut tl = Timeline::from_records(0, &recs[..split], gap);
+            tl.extend(0, &recs, split, gap);
+            assert_eq!(tl, Timeline::from_records(0, &recs, gap), "split at {split}");
+        }
+    }
+
+    #[test]
+    fn a_byte_summary_grows_with_the_records_and_agrees_with_them() {
+        // A day of a record a second, 1 kB each, with an hour's pause.
+        let mut recs = Vec::new();
+        let mut offset = 0;
+        for s in 0..86_400u64 {
+            if (36_000..39_600).contains(&s) {
+                continue;
+            }
+            recs.push(rec(s, if s == 39_600 { first_key() } else { key() }, offset));
+            offset += 1000;
+        }
+        let gap = Duration::from_secs(10);
+        let mut summary = ByteSummary::new(Duration::from_secs(60), gap);
+        for chunk in recs.chunks(7_777) {
+            summary.extend(chunk);
+        }
+        let (from, to) = (recs[0].timestamp, recs[recs.len() - 1].timestamp);
+        let exact = bitrate_buckets(&recs, from, to, 640, gap);
+        let approx = summary.buckets(from, to, 640);
+        let (a, b): (u64, u64) = (exact.iter().sum(), approx.iter().sum());
+        assert!(a.abs_diff(b) <= 640, "totals {a} vs {b}");
+        for (i, (x, y)) in exact.iter().zip(&approx).enumerate() {
+            assert!(x.abs_diff(*y) <= x / 20 + 1000, "bucket {i}: {x} vs {y}");
+        }
+        // The pause holds nothing.
+        let pause = summary.buckets(
+            rec(36_100, key(), 0).timestamp,
+            rec(39_500, key(), 0).timestamp,
+            10,
+        );
+        assert_eq!(pause.iter().sum::<u64>(), 0);
+        assert_eq!(
+            ByteSummary::new(Duration::from_secs(60), gap).buckets(from, to, 3),
+            [0, 0, 0]
+        );
     }
 
     #[test]

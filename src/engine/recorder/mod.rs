@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::anyhow;
+use anyhow::{anyhow, Context};
 use gst::prelude::*;
 use gstpravega::StoreErrorInfo;
 
@@ -83,6 +83,9 @@ pub fn run(
     stop: &AtomicBool,
     mut report: impl FnMut(RecordEvent),
 ) -> anyhow::Result<Outcome> {
+    // Players shade what the policy deletes next; a recording without one says so too.
+    hindsight_store::marks::set_retention(opts.store.as_ref(), &opts.stream, opts.retention)
+        .with_context(|| format!("cannot keep the retention policy of {}", opts.stream))?;
     let mut rec = Recording {
         opts,
         reconnects: 0,

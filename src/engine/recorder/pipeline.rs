@@ -80,6 +80,8 @@ pub struct RecordOptions {
     pub start_utc: Option<Timestamp>,
     /// Test pattern size.
     pub size: (i32, i32),
+    /// Old footage the sink deletes while recording (unlimited: none); held ranges are kept.
+    pub retention: hindsight_store::RetentionPolicy,
 }
 
 fn make(factory: &str) -> anyhow::Result<gst::Element> {
@@ -120,6 +122,12 @@ fn add_muxing_tail(pipeline: &gst::Pipeline, opts: &RecordOptions) -> anyhow::Re
         .property("stream", opts.stream.to_string())
         .build()
         .context("cannot create pravegasink")?;
+    if let Some(age) = opts.retention.max_age {
+        sink.set_property("retention-days", age.as_secs_f64() / 86_400.0);
+    }
+    if let Some(bytes) = opts.retention.max_bytes {
+        sink.set_property("retention-bytes", bytes);
+    }
     if opts.source.is_live() {
         sink.set_property_from_str("timestamp-mode", "realtime-clock");
     } else {

@@ -219,7 +219,7 @@ impl Component for LibraryPage {
             Ok(listing) => {
                 let now = Instant::now();
                 for (name, t) in listing.thumbnails {
-                    let texture = texture(&t);
+                    let texture = t.texture();
                     let shown = Shown {
                         offset: t.record.offset,
                         at: now,
@@ -261,17 +261,4 @@ impl LibraryPage {
             }
         }
     }
-}
-
-/// A GDK texture of a decoded thumbnail.
-fn texture(t: &crate::engine::thumbnail::Thumbnail) -> gtk::gdk::Texture {
-    let bytes = gtk::glib::Bytes::from(&t.rgba[..]);
-    gtk::gdk::MemoryTexture::new(
-        t.width as i32,
-        t.height as i32,
-        gtk::gdk::MemoryFormat::R8g8b8a8,
-        &bytes,
-        t.stride,
-    )
-    .upcast()
 }

@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 use gettextrs::gettext;
+use hindsight_store::marks::{self, Marks};
 use hindsight_store::video::{summarize, IndexReader};
 use hindsight_store::{Backend, IndexRecord, StreamName, Timestamp};
 use relm4::adw::prelude::*;
@@ -14,26 +15,69 @@ use crate::human;
 use crate::ui::i18n::i18n_f;
 use crate::ui::localtime;
 use crate::ui::status_report;
-use crate::ui::timeline::Lane;
+use crate::ui::timeline::{Lane, LaneUpdate};
 use crate::ui::timeline_model::LiveStatus;
 
 /// Index data read in the background.
 #[derive(Debug)]
 pub struct Snapshot {
     first: u64,
-    records: Vec<IndexRecord>,
+    /// The records after the `count` known ones (`appended`), or all of them.
+    pub(super) records: Vec<IndexRecord>,
+    /// `records` continue what the lane holds.
+    appended: bool,
     recording: bool,
+    /// Stored data bytes.
+    pub(super) size: u64,
+    /// Bookmarks, holds and retention policy.
+    pub(super) marks: Marks,
 }
 
-fn read_snapshot(store: &dyn Backend, name: &StreamName) -> Result<Snapshot, String> {
+/// Reads a camera's index: only the records after the `known` ones (first record number, count, last record)
+/// when the index still starts there and still holds that last record, all of it otherwise.
+fn read_snapshot(
+    store: &dyn Backend,
+    name: &StreamName,
+    known: Option<(u64, usize, IndexRecord)>,
+) -> Result<Snapshot, String> {
     let summary = summarize(store, name).map_err(|e| e.to_string())?;
-    let (first, records) = IndexReader::open(store, name)
-        .and_then(|mut i| i.read_all())
-        .map_err(|e| e.to_string())?;
+    let mut index = IndexReader::open(store, name).map_err(|e| e.to_string())?;
+    let continued = match known {
+        Some((first, count, last)) if summary.first_record == first => {
+            let end = first + count as u64;
+            let same = index
+                .read_range(end - 1, end)
+                .map_err(|e| e.to_string())?
+                .first()
+                .is_some_and(|r| *r == last);
+            same.then_some((first, end))
+        }
+        _ => None,
+    };
+    let (first, records, appended) = match continued {
+        Some((first, end)) => {
+            let (_, tail) =
+                hindsight_store::search::IndexSource::bounds(&mut index).map_err(|e| e.to_string())?;
+            let new = index.read_range(end, tail).map_err(|e| e.to_string())?;
+            (first, new, true)
+        }
+        None => {
+            let (first, records) = index.read_all().map_err(|e| e.to_string())?;
+            (first, records, false)
+        }
+    };
+    // Marks that cannot be read leave the timeline without them; the video still plays.
+    let marks = marks::read(store, name).unwrap_or_else(|e| {
+        tracing::warn!(stream = %name, error = %e, "cannot read the stream's marks");
+        Marks::default()
+    });
     Ok(Snapshot {
         first,
         records,
+        appended,
         recording: summary.data.writer_active == Some(true),
+        size: summary.stored_bytes(),
+        marks,
     })
 }
 
@@ -59,6 +103,7 @@ impl PlayerPage {
             return;
         };
         let pos = player.position();
+        self.watched = pos.or(self.watched);
         if !self.throttle.has_pending() {
             w.timeline.set_playhead(pos);
         }
@@ -117,6 +162,22 @@ impl PlayerPage {
             error: self.error.as_deref(),
             cameras,
             sound: self.sound_state(w),
+            marks: self.marks_report(),
+            timeline: status_report::rect_of(&w.timeline.area).map(|rect| {
+                let win = w.timeline.window();
+                status_report::TimelineReport {
+                    rect,
+                    start_ns: win.start.nanos(),
+                    end_ns: win.end().nanos(),
+                    frame_ticks: w.timeline.frame_ticks(),
+                }
+            }),
+            hover: self.hover_report(),
+            scrub: status_report::ScrubReport {
+                drag_seeks: self.drag_seeks,
+                released_ns: self.released_at.map_or(0, Timestamp::nanos),
+                frames: self.player.as_ref().map_or(0, |p| p.frame_stats().frames()),
+            },
         });
     }
 
@@ -129,8 +190,15 @@ impl PlayerPage {
         let streams: Vec<StreamName> = self.slots.iter().map(|s| s.stream.clone()).collect();
         self.loading_index = true;
         let generation = self.generation;
+        let known: Vec<_> = (0..streams.len())
+            .map(|i| self.known_lanes.get(i).copied().flatten())
+            .collect();
         sender.spawn_oneshot_command(move || {
-            let snaps = streams.iter().map(|s| read_snapshot(store.as_ref(), s)).collect();
+            let snaps = streams
+                .iter()
+                .zip(known)
+                .map(|(s, k)| read_snapshot(store.as_ref(), s, k))
+                .collect();
             PlayerCmd::Index(generation, snaps)
         });
     }
@@ -140,6 +208,7 @@ impl PlayerPage {
         w: &PlayerWidgets,
         generation: u64,
         result: Vec<Result<Snapshot, String>>,
+        sender: &ComponentSender<Self>,
     ) {
         self.loading_index = false;
         if generation != self.generation || self.stream.is_none() || result.len() != self.slots.len() {
@@ -154,15 +223,24 @@ impl PlayerPage {
         }
         self.recording = result.iter().any(|r| r.as_ref().is_ok_and(|s| s.recording));
         let edge = self.recording.then(Timestamp::now);
-        let lanes = result
+        let first_marks = result
+            .first()
+            .and_then(|r| r.as_ref().ok())
+            .map(|s| (s.marks.clone(), s.size));
+        let updates = result
             .into_iter()
             .zip(&self.slots)
-            .map(|(r, slot)| {
-                let (first, records) = r.map(|s| (s.first, s.records)).unwrap_or_default();
-                Lane::new(slot.stream.to_string(), first, records)
+            .map(|(r, slot)| match r {
+                Ok(s) if s.appended => LaneUpdate::Append(s.records),
+                Ok(s) => LaneUpdate::Whole(Lane::new(slot.stream.to_string(), s.first, s.records)),
+                Err(_) => LaneUpdate::Whole(Lane::new(slot.stream.to_string(), 0, Vec::new())),
             })
             .collect();
-        w.timeline.set_lanes(lanes, edge);
+        w.timeline.update_lanes(updates, edge);
+        self.known_lanes = w.timeline.known();
+        if let Some((marks, size)) = first_marks {
+            self.on_marks(w, marks, size, sender);
+        }
     }
 }
 

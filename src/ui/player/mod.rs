@@ -12,7 +12,9 @@
 mod cameras;
 mod case_export;
 mod export;
+mod hover;
 mod live;
+mod marks;
 mod review;
 mod sound;
 mod transport;
@@ -40,8 +42,8 @@ pub const SPEEDS: [f64; 5] = [0.25, 0.5, 1.0, 2.0, 4.0];
 const NORMAL_SPEED_INDEX: u32 = 2;
 /// Seconds skipped by the back/forward buttons and the arrow keys.
 pub const SEEK_STEP_SECS: f64 = 10.0;
-/// Seeks while dragging on the timeline are at most this frequent.
-const SCRUB_INTERVAL: Duration = Duration::from_millis(120);
+/// Seeks while dragging on the timeline are at most this frequent: 16 key frames a second.
+const SCRUB_INTERVAL: Duration = Duration::from_millis(60);
 /// The playhead and live state refresh this often.
 const TICK: Duration = Duration::from_millis(100);
 /// The index is re-read this often (the timeline grows with a recording).
@@ -139,6 +141,20 @@ pub enum PlayerMsg {
     SetMuted(bool),
     /// Mute or unmute (M).
     ToggleMute,
+    /// Open the bookmarks, ready to name one at the frame on screen (B).
+    ShowBookmarks,
+    /// Bookmark the frame on screen with this name.
+    AddBookmark(String),
+    /// Go exactly to a bookmark's time.
+    GoToBookmark(Timestamp),
+    /// Remove the bookmark with this id.
+    RemoveBookmark(String),
+    /// The pointer is over the timeline at this time and x (`None`: it left, or a drag started).
+    Hover(Option<(Timestamp, f64)>),
+    /// A hover thumbnail of the player opened as the given generation finished.
+    HoverReady(u64, crate::engine::hover::HoverResult),
+    /// The timeline was zoomed or panned to this window.
+    Window(crate::ui::timeline_model::TimeWindow),
 }
 
 /// What the player tells its owner.
@@ -159,6 +175,14 @@ pub enum PlayerCmd {
     Export(JobEvent<f64, ExportSummary>),
     /// The case export job reported.
     Case(JobEvent<case_export::CaseProgress, case_export::CaseSummary>),
+    /// A bookmark was added or removed (what to say), or could not be.
+    Marked(Result<String, String>),
+    /// The video frame times of a window read for the player opened as the given generation.
+    FrameTimes(
+        u64,
+        crate::ui::timeline_model::TimeWindow,
+        Result<Vec<Timestamp>, String>,
+    ),
 }
 
 /// The player's state.
@@ -190,6 +214,28 @@ pub struct PlayerPage {
     settings: crate::settings::Settings,
     /// Volume and mute, as the user set them.
     sound: crate::engine::player::SoundSettings,
+    /// The first camera's bookmarks, holds and retention policy, from the last index read.
+    marks: hindsight_store::marks::Marks,
+    /// What retention deletes within the hour, as shaded.
+    due: Option<(Timestamp, Timestamp)>,
+    /// The first camera's head at the last index read.
+    head: Option<Timestamp>,
+    /// The frame on screen at the last tick.
+    watched: Option<Timestamp>,
+    /// Times the footage being watched was deleted and the player moved to the new head.
+    fell_off: u32,
+    /// Hover thumbnails of the first camera's stream.
+    hover_thumbs: Option<crate::engine::hover::HoverThumbnails>,
+    /// What the hover shows.
+    hover: hover::HoverState,
+    /// Where the last drag over the timeline was let go.
+    released_at: Option<Timestamp>,
+    /// Key-frame seeks made while dragging.
+    drag_seeks: u32,
+    /// Frame times are being read for the timeline's window.
+    frames_loading: bool,
+    /// What each camera's lane holds, so an index read brings only what was appended since.
+    known_lanes: Vec<Option<(u64, usize, hindsight_store::IndexRecord)>>,
 }
 
 impl Component for PlayerPage {
@@ -228,6 +274,17 @@ impl Component for PlayerPage {
             error: None,
             settings,
             sound,
+            marks: Default::default(),
+            due: None,
+            head: None,
+            watched: None,
+            fell_off: 0,
+            hover_thumbs: None,
+            hover: Default::default(),
+            released_at: None,
+            drag_seeks: 0,
+            frames_loading: false,
+            known_lanes: Vec::new(),
         };
         ComponentParts { model, widgets }
     }
@@ -271,6 +328,17 @@ impl Component for PlayerPage {
             PlayerMsg::SetVolume(v) => self.set_volume(w, v),
             PlayerMsg::SetMuted(m) => self.set_muted(w, m),
             PlayerMsg::ToggleMute => w.mute_button.set_active(!self.sound.muted),
+            PlayerMsg::ShowBookmarks => self.show_bookmarks(w),
+            PlayerMsg::AddBookmark(name) => self.add_bookmark(w, name, &sender),
+            PlayerMsg::GoToBookmark(at) => self.go_to_bookmark(w, at),
+            PlayerMsg::RemoveBookmark(id) => self.remove_bookmark(id, &sender),
+            PlayerMsg::Hover(at) => self.on_hover(w, at),
+            PlayerMsg::Window(window) => self.load_frame_times(w, window, &sender),
+            PlayerMsg::HoverReady(generation, r) => {
+                if generation == self.generation {
+                    self.on_hover_ready(w, r);
+                }
+            }
         }
     }
 
@@ -282,10 +350,14 @@ impl Component for PlayerPage {
         _root: &gtk::Box,
     ) {
         match msg {
-            PlayerCmd::Index(generation, result) => self.on_index(w, generation, result),
+            PlayerCmd::Index(generation, result) => self.on_index(w, generation, result, &sender),
             PlayerCmd::Streams(result) => self.fill_camera_list(w, result),
             PlayerCmd::Export(event) => self.on_export(w, event, &sender),
             PlayerCmd::Case(event) => self.on_case(w, event, &sender),
+            PlayerCmd::Marked(result) => self.on_marked(result, &sender),
+            PlayerCmd::FrameTimes(generation, window, result) => {
+                self.on_frame_times(w, generation, window, result, &sender)
+            }
         }
     }
 
@@ -334,6 +406,7 @@ impl PlayerPage {
             .map(|stream| cameras::Slot { stream, error: None })
             .collect();
         self.start_player(w, req.start, true, sender);
+        self.start_hover(sender);
         if let Some(player) = &self.player {
             player.start_at_rate(req.start, req.speed);
             let index = SPEEDS.iter().position(|s| (s - player.rate()).abs() < 1e-9);
@@ -354,6 +427,8 @@ impl PlayerPage {
         self.player = None;
         self.generation += 1;
         let generation = self.generation;
+        // The lanes are made anew for the cameras now in the review.
+        self.known_lanes.clear();
         self.stream = self.slots.first().map(|s| s.stream.clone());
         self.active = (0..self.slots.len())
             .filter(|&i| self.slots[i].error.is_none())
@@ -401,6 +476,11 @@ impl PlayerPage {
     fn close(&mut self, w: &PlayerWidgets) {
         self.stream = None;
         self.recording = false;
+        self.head = None;
+        self.watched = None;
+        self.hover_thumbs = None;
+        self.hover = Default::default();
+        self.known_lanes.clear();
         w.picture.set_paintable(gtk::gdk::Paintable::NONE);
         for cell in &self.cells {
             cell.picture.set_paintable(gtk::gdk::Paintable::NONE);

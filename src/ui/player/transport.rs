@@ -8,8 +8,10 @@ use hindsight_store::Timestamp;
 use relm4::adw::prelude::*;
 use relm4::ComponentSender;
 
-use super::{PlayerPage, PlayerWidgets, NORMAL_SPEED_INDEX, SCRUB_INTERVAL};
+use super::{PlayerCmd, PlayerPage, PlayerWidgets, NORMAL_SPEED_INDEX};
+use crate::engine::frame_times;
 use crate::ui::localtime::parse_local_time;
+use crate::ui::timeline_model::{TimeWindow, FRAME_TICKS_SPAN};
 
 /// Within this long after the start of a range, "previous" goes to the range before it.
 const RANGE_RESTART: Duration = Duration::from_secs(3);
@@ -111,16 +113,71 @@ impl PlayerPage {
         }
     }
 
+    /// A drag over the timeline: while it moves, the key frame under the pointer (fast, at most one seek per
+    /// `SCRUB_INTERVAL`); where it is let go, the exact frame under the pointer, so the image matches the time
+    /// shown to the frame.
     pub(super) fn scrub(&mut self, w: &PlayerWidgets, t: Timestamp, done: bool) {
-        let now = Instant::now();
-        let go = if done {
-            // The end of a drag always lands exactly where the pointer stopped.
-            self.throttle.offer(t, now + SCRUB_INTERVAL * 10)
-        } else {
-            self.throttle.offer(t, now)
-        };
-        if let Some(t) = go {
+        if done {
+            self.throttle.finish();
+            self.released_at = Some(t);
+            if let Some(player) = &self.player {
+                player.seek_accurate(t);
+                w.timeline.set_playhead(Some(t));
+            }
+            return;
+        }
+        if let Some(t) = self.throttle.offer(t, Instant::now()) {
+            self.drag_seeks += 1;
             self.seek(w, t);
+        }
+    }
+
+    /// The timeline was zoomed or panned: at a few seconds across, read the video frame times in view (in the
+    /// background, one read at a time) for its frame ticks.
+    pub(super) fn load_frame_times(
+        &mut self,
+        w: &PlayerWidgets,
+        window: TimeWindow,
+        sender: &ComponentSender<Self>,
+    ) {
+        if window.span > FRAME_TICKS_SPAN {
+            w.timeline.set_frame_times(Vec::new());
+            return;
+        }
+        let (Some(store), Some(stream)) = (self.store.clone(), self.stream.clone()) else {
+            return;
+        };
+        if std::mem::replace(&mut self.frames_loading, true) {
+            return;
+        }
+        let generation = self.generation;
+        sender.spawn_oneshot_command(move || {
+            let times = frame_times::video_frame_times(store.as_ref(), &stream, window.start, window.end())
+                .map_err(|e| format!("{e:#}"));
+            PlayerCmd::FrameTimes(generation, window, times)
+        });
+    }
+
+    pub(super) fn on_frame_times(
+        &mut self,
+        w: &PlayerWidgets,
+        generation: u64,
+        window: TimeWindow,
+        result: Result<Vec<Timestamp>, String>,
+        sender: &ComponentSender<Self>,
+    ) {
+        self.frames_loading = false;
+        if generation != self.generation {
+            return;
+        }
+        match result {
+            Ok(times) => w.timeline.set_frame_times(times),
+            Err(e) => tracing::debug!(error = %e, "no frame ticks"),
+        }
+        // The window moved on while reading: read what is in view now.
+        let now = w.timeline.window();
+        if now != window {
+            self.load_frame_times(w, now, sender);
         }
     }
 }

@@ -34,6 +34,10 @@ pub struct PlayerWidgets {
     pub(super) sound_box: gtk::Box,
     pub(super) mute_button: gtk::ToggleButton,
     pub(super) volume: gtk::Scale,
+    /// The bookmark button, its popover and list.
+    pub(super) bookmarks: super::marks::BookmarkWidgets,
+    /// The hover thumbnail over the timeline.
+    pub(super) hover: super::hover::HoverWidgets,
 }
 
 /// The sound controls: a mute toggle and a volume slider (shown only for streams with sound).
@@ -182,6 +186,11 @@ pub fn build(root: &gtk::Box, sender: &ComponentSender<PlayerPage>) -> PlayerWid
     timeline.connect_scrub(move |t, done| s.input(PlayerMsg::Scrub(t, done)));
     let s = sender.clone();
     timeline.connect_select(move |sel| s.input(PlayerMsg::Selected(sel)));
+    let s = sender.clone();
+    timeline.connect_hover(move |at| s.input(PlayerMsg::Hover(at)));
+    let s = sender.clone();
+    timeline.connect_window(move |win| s.input(PlayerMsg::Window(win)));
+    let hover = super::hover::hover_widgets(&timeline.area);
 
     let play_button = action_button(
         "media-playback-start-symbolic",
@@ -284,6 +293,8 @@ pub fn build(root: &gtk::Box, sender: &ComponentSender<PlayerPage>) -> PlayerWid
         || PlayerMsg::Zoom(0.5),
     ));
     controls.append(&goto_button);
+    let bookmarks = super::marks::bookmark_widgets(sender);
+    controls.append(&bookmarks.button);
     let (add_camera, add_list) = add_camera_button(sender);
     controls.append(&add_camera);
     controls.append(&action_button(
@@ -329,5 +340,7 @@ pub fn build(root: &gtk::Box, sender: &ComponentSender<PlayerPage>) -> PlayerWid
         sound_box,
         mute_button,
         volume,
+        bookmarks,
+        hover,
     }
 }

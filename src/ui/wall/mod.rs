@@ -341,11 +341,7 @@ impl Wall {
             .map(|tile| {
                 let s = tile.model().status().clone();
                 let widget = tile.widget();
-                let rect = widget
-                    .root()
-                    .and_then(|root| widget.compute_bounds(&root))
-                    .filter(|_| widget.is_mapped())
-                    .map(|b| [b.x() as i32, b.y() as i32, b.width() as i32, b.height() as i32]);
+                let rect = status_report::rect_of(widget);
                 status_report::TileReport {
                     stream: s.stream,
                     state: s.state.word().to_owned(),

@@ -62,25 +62,30 @@ pub fn video_stream_exists(backend: &dyn Backend, name: &StreamName) -> Result<b
 pub fn delete_video_stream(backend: &dyn Backend, name: &StreamName) -> Result<()> {
     let names = VideoStreamNames::new(name)?;
     crate::evidence::delete_chain(backend, name)?;
+    crate::marks::delete(backend, name)?;
     backend.delete(&names.index)?;
     backend.delete(&names.data)
 }
 
-/// Truncates a video stream before the key frame at or before `t`: index first, then data, both at an
-/// indexed offset. Returns the record that is now the first, or `None` if nothing was before `t`.
+/// Truncates a video stream before the key frame at or before `t`, or before the first hold when one starts
+/// earlier (see [`crate::marks`]): index first, then data, both at an indexed offset. Bookmarks of the deleted
+/// footage go with it. Returns the record that is now the first, or `None` if there is no key frame at or
+/// before the cut.
 pub fn truncate_before_time(
     backend: &dyn Backend,
     name: &StreamName,
     t: Timestamp,
 ) -> Result<Option<IndexRecord>> {
     let names = VideoStreamNames::new(name)?;
+    let cut = crate::marks::read(backend, name)?.allowed_cut(t);
     let mut index = IndexReader::open(backend, name)?;
-    let Some((n, rec)) = search::seek_target_at_or_before(&mut index, t)? else {
+    let Some((n, rec)) = search::seek_target_at_or_before(&mut index, cut)? else {
         return Ok(None);
     };
     backend.truncate_before(&names.index, n * REC)?;
     backend.truncate_before(&names.data, rec.offset)?;
     crate::evidence::truncate_chain_before(backend, name, rec.offset)?;
+    crate::marks::prune_bookmarks_before(backend, name, rec.timestamp)?;
     Ok(Some(rec))
 }
 
