@@ -243,6 +243,38 @@ fn the_player_shows_bookmarks_holds_and_what_retention_deletes_next() {
     assert!(stored[0].at >= first && stored[0].at <= last, "{stored:?}");
     x.screenshot(&work.path().join("marks.png"));
 
+    // ] goes to the next bookmark (half a second past the frame on screen), exactly, up to the one from the CLI.
+    let cli = first.saturating_add(Duration::from_secs(70)).nanos();
+    x.press_until(&app, "space", |s| s["playing"] == false);
+    x.key("Home");
+    let mut at = app
+        .wait_for("the start", Duration::from_secs(15), |s| {
+            position(s) > 0 && position(s) < first.nanos() + 1_000_000_000
+        })
+        .to_owned();
+    let mut reached = 0;
+    while reached != cli {
+        let pos = position(&at);
+        let next = stored
+            .iter()
+            .map(|b| b.at.nanos())
+            .find(|&t| t > pos + 500_000_000)
+            .expect("a bookmark ahead");
+        at = x.press_until(&app, "bracketright", |s| {
+            position(s).abs_diff(next) < 1_000_000
+                && s["cameras"][0]["frame_ns"]
+                    .as_u64()
+                    .is_some_and(|f| f.abs_diff(next) < 100_000_000)
+        });
+        reached = next;
+    }
+    // Back to the start, playing, for what follows.
+    x.key("Home");
+    x.key("space");
+    app.wait_for("the start", Duration::from_secs(15), |s| {
+        position(s) > 0 && position(s) < first.nanos() + 5_000_000_000
+    });
+
     // Footage deleted under the playhead: the player goes to the new head and says so.
     let watched = position(&app.status().expect("status"));
     let cut = Timestamp::from_nanos(watched).saturating_add(Duration::from_secs(10));

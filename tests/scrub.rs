@@ -98,8 +98,7 @@ fn hover_drag_release_zoom_and_step_find_the_exact_frame() {
     app.wait_for("playing", Duration::from_secs(30), |s| {
         position(s) > 0 && Axis::of(s).is_some()
     });
-    x.key("space");
-    let s = app.wait_for("paused", Duration::from_secs(10), |s| s["playing"] == false);
+    let s = x.press_until(&app, "space", |s| s["playing"] == false);
     let axis = Axis::of(&s).expect("the timeline");
 
     // Hover: the key frame under the pointer, with its image.
@@ -183,10 +182,7 @@ fn hover_drag_release_zoom_and_step_find_the_exact_frame() {
         stored_frame_shown(s, &frames) == at
     });
     let i = frames.iter().position(|&f| f == at).expect("a stored frame");
-    x.key("comma");
-    app.wait_for("the frame before", Duration::from_secs(15), |s| {
-        stored_frame_shown(s, &frames) == frames[i - 1]
-    });
+    x.press_until(&app, "comma", |s| stored_frame_shown(s, &frames) == frames[i - 1]);
 
     // Zoomed all the way in: a tick per frame.
     for _ in 0..8 {

@@ -48,6 +48,8 @@ pub const PLAYER_SHORTCUTS: &[(&str, Shortcut)] = &[
     ("<Control>e", Shortcut::Player(|| PlayerMsg::ExportClip)),
     ("m", Shortcut::Player(|| PlayerMsg::ToggleMute)),
     ("b", Shortcut::Player(|| PlayerMsg::ShowBookmarks)),
+    ("bracketright", Shortcut::Player(|| PlayerMsg::JumpBookmark(true))),
+    ("bracketleft", Shortcut::Player(|| PlayerMsg::JumpBookmark(false))),
     ("f", Shortcut::Fullscreen),
     ("Escape", Shortcut::Back),
 ];

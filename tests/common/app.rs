@@ -158,6 +158,28 @@ impl PrivateDisplay {
         self.xdotool(&args);
     }
 
+    /// Presses `key` until the app's status satisfies `done` (up to five times, three seconds each). Under Xvfb
+    /// without a window manager a key press now and then never reaches the app's shortcut handler; pressing
+    /// again is what a person would do. Only for keys where a second press after a lost one does no harm.
+    pub fn press_until(
+        &self,
+        app: &App,
+        key: &str,
+        done: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        for _ in 0..5 {
+            self.key(key);
+            let deadline = Instant::now() + Duration::from_secs(3);
+            while Instant::now() < deadline {
+                if let Some(s) = app.status().filter(|s| done(s)) {
+                    return s;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+        panic!("{key} did not get there; last status {:?}", app.status());
+    }
+
     /// Moves the pointer to `(x, y)` of the screen without clicking.
     pub fn point_at(&self, x: i32, y: i32) {
         self.xdotool(&["mousemove", &x.to_string(), &y.to_string()]);

@@ -179,6 +179,34 @@ impl PlayerPage {
         self.reload_index(sender);
     }
 
+    /// `]` and `[`: the next bookmark after the frame on screen, or the one before it.
+    pub(super) fn jump_bookmark(&self, w: &PlayerWidgets, forward: bool, sender: &ComponentSender<Self>) {
+        let Some(pos) = self.player.as_ref().and_then(|p| p.position()) else {
+            return;
+        };
+        // Half a second of slack, so that a bookmark just gone to is not the next one again.
+        let slack = Duration::from_millis(500);
+        let target = if forward {
+            self.marks
+                .bookmarks
+                .iter()
+                .find(|b| b.at > pos.saturating_add(slack))
+        } else {
+            self.marks
+                .bookmarks
+                .iter()
+                .rev()
+                .find(|b| b.at.saturating_add(slack) < pos)
+        };
+        match target {
+            Some(b) => {
+                self.go_to_bookmark(w, b.at);
+                self.toast(sender, b.name.clone());
+            }
+            None => self.toast(sender, gettext("No more bookmarks in that direction")),
+        }
+    }
+
     /// Goes exactly to a bookmark's frame.
     pub(super) fn go_to_bookmark(&self, w: &PlayerWidgets, at: Timestamp) {
         if let Some(player) = &self.player {

@@ -147,6 +147,8 @@ pub enum PlayerMsg {
     AddBookmark(String),
     /// Go exactly to a bookmark's time.
     GoToBookmark(Timestamp),
+    /// Go to the next bookmark (true) or the previous one.
+    JumpBookmark(bool),
     /// Remove the bookmark with this id.
     RemoveBookmark(String),
     /// The pointer is over the timeline at this time and x (`None`: it left, or a drag started).
@@ -331,6 +333,7 @@ impl Component for PlayerPage {
             PlayerMsg::ShowBookmarks => self.show_bookmarks(w),
             PlayerMsg::AddBookmark(name) => self.add_bookmark(w, name, &sender),
             PlayerMsg::GoToBookmark(at) => self.go_to_bookmark(w, at),
+            PlayerMsg::JumpBookmark(forward) => self.jump_bookmark(w, forward, &sender),
             PlayerMsg::RemoveBookmark(id) => self.remove_bookmark(id, &sender),
             PlayerMsg::Hover(at) => self.on_hover(w, at),
             PlayerMsg::Window(window) => self.load_frame_times(w, window, &sender),
