@@ -3,7 +3,6 @@
 //! the app with the sound heard at the picture shown (the app's status report says both).
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 mod common;
@@ -36,6 +35,16 @@ fn make_av_mp4_with(path: &Path, seconds: u32, encoder: &str, samples_per_buffer
     ));
 }
 
+/// Records the file `mp4` into `stream` with `hindsight record` (its first frame at `start_utc`, or now).
+fn record_file(store: &Path, stream: &str, mp4: &Path, start_utc: Option<&str>) {
+    let source = format!("file://{}", mp4.display());
+    let mut args = vec!["record", "--stream", stream, "--source", &source];
+    if let Some(t) = start_utc {
+        args.extend(["--start-utc", t]);
+    }
+    ok(&hindsight(store, &args));
+}
+
 /// Buffer times of one track of `location` (a `filesrc location=…` or `pravegasrc …` description).
 fn track_pts(source: &str, pad: &str, parser: &str) -> Vec<u64> {
     collect_pts(&format!(
@@ -45,24 +54,7 @@ fn track_pts(source: &str, pad: &str, parser: &str) -> Vec<u64> {
 
 /// ffprobe's streams of a file: (codec name, duration in seconds).
 fn probe_streams(path: &Path) -> Vec<(String, f64)> {
-    let out = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-show_entries",
-            "stream=codec_name,duration",
-            "-of",
-            "json",
-        ])
-        .arg(path)
-        .output()
-        .expect("run ffprobe (Debian package ffmpeg)");
-    assert!(
-        out.status.success(),
-        "ffprobe: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("ffprobe json");
+    let json = common::ffprobe(path, &["-show_entries", "stream=codec_name,duration"]);
     json["streams"]
         .as_array()
         .expect("streams")
@@ -84,18 +76,7 @@ fn a_file_with_sound_records_reads_back_in_sync_and_exports_both_tracks() {
     let files = tempfile::tempdir().expect("tempdir");
     let mp4 = files.path().join("av.mp4");
     make_av_mp4(&mp4, 4);
-    ok(&hindsight(
-        store.path(),
-        &[
-            "record",
-            "--stream",
-            "site/av",
-            "--source",
-            &format!("file://{}", mp4.display()),
-            "--start-utc",
-            "2024-05-01T12:00:00Z",
-        ],
-    ));
+    record_file(store.path(), "site/av", &mp4, Some("2024-05-01T12:00:00Z"));
 
     let file = format!("filesrc location={}", mp4.display());
     let stream = format!(
@@ -172,18 +153,7 @@ fn an_opus_file_keeps_its_opus() {
     let files = tempfile::tempdir().expect("tempdir");
     let mp4 = files.path().join("opus.mp4");
     make_av_mp4_with(&mp4, 3, "opusenc ! opusparse", 960);
-    ok(&hindsight(
-        store.path(),
-        &[
-            "record",
-            "--stream",
-            "site/opus",
-            "--source",
-            &format!("file://{}", mp4.display()),
-            "--start-utc",
-            "2024-05-01T12:00:00Z",
-        ],
-    ));
+    record_file(store.path(), "site/opus", &mp4, Some("2024-05-01T12:00:00Z"));
     let file = track_pts(
         &format!("filesrc location={}", mp4.display()),
         "audio_0",
@@ -259,16 +229,7 @@ fn the_app_plays_the_sound_with_the_pictures_and_keeps_the_volume() {
     let work = tempfile::tempdir().expect("tempdir");
     let mp4 = work.path().join("av.mp4");
     make_av_mp4(&mp4, 30);
-    ok(&hindsight(
-        store.path(),
-        &[
-            "record",
-            "--stream",
-            "site/av",
-            "--source",
-            &format!("file://{}", mp4.display()),
-        ],
-    ));
+    record_file(store.path(), "site/av", &mp4, None);
     let x = PrivateDisplay::start();
     let settings = work.path().join("settings");
     let env = [

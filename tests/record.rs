@@ -35,27 +35,16 @@ fn hindsight_within(store: &Path, args: &[&str], limit: Duration) -> Output {
 
 /// ffprobe's view of a file: container duration in seconds and the number of video frames.
 fn probe(path: &Path) -> (f64, u64) {
-    let out = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
+    let json = common::ffprobe(
+        path,
+        &[
             "-count_frames",
             "-select_streams",
             "v:0",
             "-show_entries",
             "format=duration:stream=nb_read_frames,codec_name",
-            "-of",
-            "json",
-        ])
-        .arg(path)
-        .output()
-        .expect("run ffprobe (Debian package ffmpeg)");
-    assert!(
-        out.status.success(),
-        "ffprobe: {}",
-        String::from_utf8_lossy(&out.stderr)
+        ],
     );
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("ffprobe json");
     let duration = json["format"]["duration"]
         .as_str()
         .and_then(|d| d.parse::<f64>().ok())

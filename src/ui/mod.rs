@@ -15,6 +15,7 @@ mod shortcuts;
 mod status_report;
 pub mod timeline;
 pub mod timeline_draw;
+pub mod timeline_lane;
 pub mod timeline_model;
 pub mod wall;
 pub mod window;

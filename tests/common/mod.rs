@@ -205,3 +205,19 @@ pub fn record_two_runs(store: &Path, name: &str) {
             .expect("finish");
     }
 }
+
+/// ffprobe's JSON report of `path` with these arguments (`-show_entries …`, `-count_frames`, …).
+pub fn ffprobe(path: &Path, args: &[&str]) -> serde_json::Value {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-of", "json"])
+        .args(args)
+        .arg(path)
+        .output()
+        .expect("run ffprobe (Debian package ffmpeg)");
+    assert!(
+        out.status.success(),
+        "ffprobe: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("ffprobe json")
+}

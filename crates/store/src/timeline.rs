@@ -157,15 +157,7 @@ pub fn bitrate_buckets(
         if e <= s {
             return;
         }
-        let rate = bytes / (t1 - t0);
-        let mut b = (((s - lo) / width) as usize).min(buckets - 1);
-        let mut at = s;
-        while at < e && b < buckets {
-            let bucket_end = (lo + (b + 1) as f64 * width).min(e);
-            out[b] += ((bucket_end - at) * rate).round() as u64;
-            at = bucket_end;
-            b += 1;
-        }
+        spread(&mut out, lo, width, (s, e), bytes / (t1 - t0));
     };
     // Only the records in the window, and the one before it (its bytes run into the window).
     let lo_i = records.partition_point(|r| r.timestamp < from).saturating_sub(1);
@@ -181,6 +173,19 @@ pub fn bitrate_buckets(
         }
     }
     out
+}
+
+/// Adds `rate` bytes per nanosecond over `span` to the buckets `out`, each `width` ns wide from `lo`.
+fn spread(out: &mut [u64], lo: f64, width: f64, (s, e): (f64, f64), rate: f64) {
+    let buckets = out.len();
+    let mut b = (((s - lo) / width) as usize).min(buckets - 1);
+    let mut at = s;
+    while at < e && b < buckets {
+        let bucket_end = (lo + (b + 1) as f64 * width).min(e);
+        out[b] += ((bucket_end - at) * rate).round() as u64;
+        at = bucket_end;
+        b += 1;
+    }
 }
 
 /// Bytes per fixed step of time, built as index records come in, so a timeline showing weeks draws its bitrate
@@ -300,15 +305,7 @@ impl ByteSummary {
             if e <= s {
                 continue;
             }
-            let rate = c.bytes as f64 / (c1 - c0);
-            let mut b = (((s - lo) / width) as usize).min(buckets - 1);
-            let mut at = s;
-            while at < e && b < buckets {
-                let bucket_end = (lo + (b + 1) as f64 * width).min(e);
-                out[b] += ((bucket_end - at) * rate).round() as u64;
-                at = bucket_end;
-                b += 1;
-            }
+            spread(&mut out, lo, width, (s, e), c.bytes as f64 / (c1 - c0));
         }
         out
     }
