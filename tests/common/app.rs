@@ -57,8 +57,14 @@ impl PrivateDisplay {
     /// Starts Xvfb 1280x800 on the first free display number from 60 on.
     pub fn start() -> Self {
         for n in 60..200 {
-            if Path::new(&format!("/tmp/.X{n}-lock")).exists() {
-                continue;
+            let lock = format!("/tmp/.X{n}-lock");
+            if Path::new(&lock).exists() {
+                if !stale_lock(&lock) {
+                    continue;
+                }
+                // Left by a server that was killed: free the number (the old socket would look ready at once).
+                let _ = std::fs::remove_file(&lock);
+                let _ = std::fs::remove_file(format!("/tmp/.X11-unix/X{n}"));
             }
             let server = Command::new("Xvfb")
                 .arg(format!(":{n}"))
@@ -223,8 +229,27 @@ fn middle(rect: &serde_json::Value) -> (i32, i32) {
     ((v[0] + v[2] / 2) as i32, (v[1] + v[3] / 2) as i32)
 }
 
+/// True for the lock file of an X server that is gone (killed before it could remove it): its display number
+/// can be used again.
+fn stale_lock(lock: &str) -> bool {
+    let pid = std::fs::read_to_string(lock)
+        .ok()
+        .and_then(|t| t.trim().parse::<u32>().ok());
+    pid.is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists())
+}
+
 impl Drop for PrivateDisplay {
     fn drop(&mut self) {
+        // SIGTERM, so the server removes its lock file and socket; SIGKILL only if it does not go.
+        let pid = nix::unistd::Pid::from_raw(self.server.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if matches!(self.server.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.server.kill();
         let _ = self.server.wait();
     }
