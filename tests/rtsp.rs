@@ -138,6 +138,20 @@ fn stored_frames(store: &Path, stream: &str) -> usize {
     n
 }
 
+/// `hindsight record` of the test camera on `port` into `stream`, its output in `log`.
+fn start_recorder(store: &Path, stream: &str, port: u16, log: &Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_hindsight"))
+        .arg("--store")
+        .arg(store)
+        .args(["record", "--stream", stream, "--source"])
+        .arg(format!("rtsp://127.0.0.1:{port}/cam"))
+        .env_remove("HINDSIGHT_STORE")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(log).expect("log file"))
+        .spawn()
+        .expect("start the recorder")
+}
+
 fn stop_recorder(mut child: Child, log: &Path) {
     let status = interrupt(&mut child, Duration::from_secs(20)).expect("the recorder stops after SIGINT");
     assert!(
@@ -156,16 +170,7 @@ fn a_camera_that_drops_and_returns_continues_the_same_stream_with_a_discontinuit
     let port = free_port();
     let camera = Camera::start(port);
 
-    let child = Command::new(env!("CARGO_BIN_EXE_hindsight"))
-        .arg("--store")
-        .arg(store.path())
-        .args(["record", "--stream", "site/door", "--source"])
-        .arg(format!("rtsp://127.0.0.1:{port}/cam"))
-        .env_remove("HINDSIGHT_STORE")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).expect("log file"))
-        .spawn()
-        .expect("start the recorder");
+    let child = start_recorder(store.path(), "site/door", port, &log);
     let key_frames = |r: &[IndexRecord]| r.iter().filter(|r| r.is_seek_target()).count();
     wait_for(
         store.path(),
@@ -252,16 +257,7 @@ fn a_camera_with_sound_records_its_sound_beside_the_video() {
     let log = logs.path().join("record.log");
     let port = free_port();
     let camera = Camera::start_with_sound(port);
-    let child = Command::new(env!("CARGO_BIN_EXE_hindsight"))
-        .arg("--store")
-        .arg(store.path())
-        .args(["record", "--stream", "site/lobby", "--source"])
-        .arg(format!("rtsp://127.0.0.1:{port}/cam"))
-        .env_remove("HINDSIGHT_STORE")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).expect("log file"))
-        .spawn()
-        .expect("start the recorder");
+    let child = start_recorder(store.path(), "site/lobby", port, &log);
     wait_for(
         store.path(),
         "site/lobby",
