@@ -15,7 +15,6 @@
 //! loadable plugin `libgstpravega.so` around [`register_elements`].
 
 pub mod errors;
-pub mod fmp4;
 mod lifecycle;
 pub mod location;
 pub mod mpegts;
@@ -27,6 +26,8 @@ mod settings;
 use gst::glib;
 
 pub use errors::StoreErrorInfo;
+/// The fMP4 parsing the elements use lives with the byte-stream format, where it is fuzzed without GStreamer.
+pub use hindsight_store::fmp4;
 pub use settings::{EndMode, RetentionType, StartMode, TimestampMode};
 
 /// Registers the elements with `plugin` (the loadable plugin's init calls this too).

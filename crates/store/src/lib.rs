@@ -2,7 +2,8 @@
 //! storage backends.
 //!
 //! This crate knows nothing of GStreamer or GTK, so it can be fuzzed and benchmarked alone. Layers, bottom up:
-//! - [`format`]: data frames and 20-byte index records on the wire; [`timestamp`]: TAI time.
+//! - [`format`]: data frames and 20-byte index records on the wire; [`timestamp`]: TAI time; [`fmp4`]: the
+//!   fragmented-MP4 payloads (assembling, interleaving and retiming fragments).
 //! - [`backend`]: the byte-stream storage API; [`error`]: its typed errors; [`embedded`]: the directory
 //!   backend; [`pravega`]: the Pravega backend (feature `pravega`, on by default); [`uri`]: store addresses,
 //!   opened once per process; [`copy`]: copying streams between stores.
@@ -15,6 +16,7 @@ pub mod copy;
 pub mod embedded;
 pub mod error;
 pub mod evidence;
+pub mod fmp4;
 pub mod format;
 pub mod hls;
 pub mod interrupt;

@@ -251,16 +251,24 @@ fn parse_pravega(uri: &str, rest: &str, tls: bool) -> Result<StoreUri> {
             None if after.is_empty() => DEFAULT_PRAVEGA_PORT,
             None => return Err(invalid(uri, "unexpected text after the IPv6 address")),
         };
+        if host.parse::<std::net::Ipv6Addr>().is_err() {
+            return Err(invalid(uri, "the text in brackets is not an IPv6 address"));
+        }
         (host, port)
     } else {
-        match hostport.rsplit_once(':') {
+        let (host, port) = match hostport.rsplit_once(':') {
             Some((h, p)) => (
                 h,
                 p.parse::<u16>()
                     .map_err(|_| invalid(uri, "the port is not a number"))?,
             ),
             None => (hostport, DEFAULT_PRAVEGA_PORT),
+        };
+        // Unbracketed, a colon would be read back as a port separator and brackets as an IPv6 address.
+        if host.contains([':', '[', ']']) {
+            return Err(invalid(uri, "an IPv6 address goes in brackets: tcp://[::1]:9090"));
         }
+        (host, port)
     };
     if host.is_empty() {
         return Err(invalid(uri, "no controller host"));
@@ -423,6 +431,10 @@ mod tests {
             "tcp://[::1",
             "tcp://[::1]x",
             "tcp://h?x=1",
+            // Found by the store_uri fuzz target: read back, the colon would be a port and ']' a bracket.
+            "tls://user:pa%39ss@U::1]:9",
+            "tcp://[not-v6]:1",
+            "tcp://h]:1",
         ] {
             assert!(StoreUri::parse(bad).is_err(), "{bad:?}");
         }

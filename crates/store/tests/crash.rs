@@ -11,21 +11,19 @@
 mod common;
 
 use std::fs::OpenOptions;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{check_payload, name, payload, seed_from_env, temp_store, Rng};
-use hindsight_store::evidence::{self, SigningKey, VerifyRange};
+use common::verify::verify;
+use common::{child, name, payload, seed_from_env, temp_store, Rng};
+use hindsight_store::evidence::SigningKey;
 use hindsight_store::format::{
     encode_frame, Flags, FrameHeader, IndexRecord, FRAME_HEADER_LEN, INDEX_RECORD_LEN,
 };
-use hindsight_store::video::{self, read_exact_at, IndexPolicy, IndexReader};
-use hindsight_store::{
-    Backend, EmbeddedStore, Interrupt, ReadOutcome, StreamName, Timestamp, VideoReader, VideoWriter,
-};
+use hindsight_store::video::{self, read_exact_at, IndexPolicy};
+use hindsight_store::{Backend, EmbeddedStore, StreamName, Timestamp, VideoWriter};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
@@ -39,8 +37,6 @@ const READY: &str = "CRASH-CHILD-READY";
 const SEGMENT_SIZE: u64 = 64 * 1024;
 /// Past this many stored bytes the parent truncates, so that checking stays fast.
 const KEEP_BYTES: u64 = 16 * 1024 * 1024;
-/// Payloads in this many bytes before the tail are checked byte by byte; headers are always all checked.
-const PAYLOAD_CHECK_WINDOW: u64 = 4 * 1024 * 1024;
 const ROUNDS: usize = 24;
 const STREAM: &str = "crash/cam";
 
@@ -131,153 +127,18 @@ impl Mode {
     }
 }
 
-/// What one check of the whole stream found.
-struct Checked {
-    frames: usize,
-    head: u64,
-    tail: u64,
-    records: usize,
-}
-
-/// Checks the stream as a reader after a crash repair would see it. Payload contents are checked from
-/// `check_payloads_from` on (older frames were checked in earlier rounds), and only in the last
-/// [`PAYLOAD_CHECK_WINDOW`] bytes, where the repair happened: debug builds check bytes slowly.
-fn verify(store: &EmbeddedStore, cam: &StreamName, check_payloads_from: u64) -> Checked {
-    let info = store.info(cam).expect("data info");
-    let mut reader = store.reader(cam).expect("data byte reader");
-
-    // Every byte belongs to a whole frame: walk the headers from the head to exactly the tail.
-    let mut starts = Vec::new();
-    let mut headers = Vec::new();
-    let mut pos = info.head;
-    let mut raw = [0u8; FRAME_HEADER_LEN];
-    while pos < info.tail {
-        assert!(
-            read_exact_at(reader.as_mut(), pos, &mut raw).expect("read header"),
-            "a frame header at {pos} runs past the tail {}",
-            info.tail
-        );
-        let header = FrameHeader::decode(&raw)
-            .unwrap_or_else(|e| panic!("frame at {pos} does not parse: {e} (tail {})", info.tail));
-        starts.push(pos);
-        headers.push(header);
-        pos += header.frame_len() as u64;
-    }
-    assert_eq!(pos, info.tail, "the last frame ends exactly at the tail");
-    let check_from = check_payloads_from.max(info.tail.saturating_sub(PAYLOAD_CHECK_WINDOW));
-
-    // Index records point at frame starts (or at the tail for an end record) and never go back in time.
-    let mut index = IndexReader::open(store, cam).expect("open index");
-    let index_info = index.info().expect("index info");
-    assert_eq!(
-        index_info.tail % INDEX_RECORD_LEN as u64,
-        0,
-        "no torn index record"
-    );
-    let (_, records) = index.read_all().expect("read index");
-    let mut previous = Timestamp::MIN;
-    for rec in &records {
-        assert!(
-            rec.timestamp >= previous,
-            "index time goes back: {rec:?} after {previous}"
-        );
-        previous = rec.timestamp;
-        match starts.binary_search(&rec.offset) {
-            Ok(i) => {
-                let h = headers[i];
-                // A key frame's or a forced record matches its frame; an end record's offset became the
-                // first frame of the next run, which is no earlier than the end.
-                let own_frame = h.flags.include_in_index()
-                    && h.timestamp == rec.timestamp
-                    && h.flags.random_access() == rec.is_seek_target();
-                let end_record = !rec.is_seek_target() && h.timestamp >= rec.timestamp;
-                assert!(
-                    own_frame || end_record,
-                    "record {rec:?} does not fit the frame there: {h:?}"
-                );
-            }
-            Err(_) => assert!(
-                rec.offset == info.tail && !rec.is_seek_target(),
-                "record points inside a frame or outside the data: {rec:?} (head {}, tail {})",
-                info.head,
-                info.tail
-            ),
-        }
-    }
-
-    // A video reader gets the same frames, never an error.
-    let mut video = VideoReader::open(store, cam).expect("open video reader");
-    let interrupt = Interrupt::new().expect("interrupt");
-    let mut read = 0;
-    loop {
-        match video.next_frame(Instant::now(), &interrupt) {
-            Ok(ReadOutcome::Frame(f)) => {
-                assert_eq!(
-                    Some(&f.offset),
-                    starts.get(read),
-                    "reader off the frame boundaries"
-                );
-                if f.offset >= check_from {
-                    assert!(
-                        check_payload(&f.payload).is_some(),
-                        "payload of the frame at {} is damaged",
-                        f.offset
-                    );
-                }
-                read += 1;
-            }
-            Ok(ReadOutcome::TimedOut) => break,
-            Ok(other) => panic!("unexpected {other:?} from an unsealed stream"),
-            Err(e) => panic!("reader failed after {read} frames: {e}"),
-        }
-    }
-    assert_eq!(read, starts.len());
-
-    // The chain vouches for every frame it records; frames a killed writer stored before recording their
-    // hashes are reported as not covered, never as altered.
-    let report = evidence::verify_stream(store, cam, VerifyRange::default())
-        .expect("verify the chain")
-        .expect("the stream has a chain");
-    assert!(
-        report.is_intact(),
-        "the chain does not match the data: {:?}",
-        report.problems
-    );
-    Checked {
-        frames: starts.len(),
-        head: info.head,
-        tail: info.tail,
-        records: records.len(),
-    }
-}
-
 /// Starts a child writer and returns once it is writing.
 fn spawn_child(dir: &Path, seed: u64, mode: Mode) -> std::process::Child {
-    let exe = std::env::current_exe().expect("path of the test binary");
-    let mut child = Command::new(exe)
-        .args([
-            "crash_child",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD_ENV, dir)
-        .env(CHILD_SEED_ENV, seed.to_string())
-        .env(MODE_ENV, mode.as_env())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn child writer");
-    let stdout = child.stdout.take().expect("child stdout");
-    let ready = BufReader::new(stdout)
-        .lines()
-        .map_while(Result::ok)
-        .any(|line| line.contains(READY));
-    assert!(
-        ready,
-        "the child exited before it was ready (see its stderr above)"
+    let seed = seed.to_string();
+    let dir = dir.to_string_lossy();
+    let (child, _) = child::spawn(
+        "crash_child",
+        &[
+            (CHILD_ENV, &dir),
+            (CHILD_SEED_ENV, &seed),
+            (MODE_ENV, mode.as_env()),
+        ],
+        READY,
     );
     child
 }

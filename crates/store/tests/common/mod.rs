@@ -4,6 +4,9 @@
 // Each test binary uses a different subset of these helpers.
 #![allow(dead_code)]
 
+pub mod child;
+pub mod verify;
+
 use std::time::{Duration, Instant};
 
 use hindsight_store::embedded::EmbeddedStore;

@@ -1,0 +1,33 @@
+//! Child writers for the crash tests: the test binary re-executed to run one `#[ignore]`d test function that
+//! writes until it is killed.
+
+use std::io::{BufRead, BufReader, Lines};
+use std::process::{Child, ChildStdout, Command, Stdio};
+
+/// Starts this test binary running only `test` (an ignored test that does nothing without its environment),
+/// with `env` set, and waits until it prints a line containing `ready`. Returns the child and the rest of its
+/// output, line by line.
+pub fn spawn(test: &str, env: &[(&str, &str)], ready: &str) -> (Child, Lines<BufReader<ChildStdout>>) {
+    let exe = std::env::current_exe().expect("path of the test binary");
+    let mut command = Command::new(exe);
+    command
+        .args([test, "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let mut child = command.spawn().expect("spawn child writer");
+    let stdout = child.stdout.take().expect("child stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let is_ready = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .any(|line| line.contains(ready));
+    assert!(
+        is_ready,
+        "the child exited before it was ready (see its stderr above)"
+    );
+    (child, lines)
+}
