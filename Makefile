@@ -3,7 +3,7 @@
 CARGO ?= cargo
 STORE ?=
 
-.PHONY: all deps build run test lint unit-tests data-check install-check pot clean
+.PHONY: all deps build run test lint unit-tests data-check fuzz-smoke install-check reliability pot clean
 
 all: build
 
@@ -18,7 +18,7 @@ run: build
 	./target/release/hindsight $(if $(STORE),--store $(STORE),)
 
 ## Every test of the workspace, with lints first, and the meson install last.
-test: deps lint data-check unit-tests install-check
+test: deps lint data-check unit-tests fuzz-smoke install-check
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -38,6 +38,16 @@ unit-tests:
 ## (scripts/pravega-standalone), exports HINDSIGHT_PRAVEGA_CONTROLLER for them, and stops it afterwards even when
 ## they fail, keeping their exit status.
 unit-tests: CARGO := scripts/with-pravega $(CARGO)
+
+## Every fuzz target of the store for a few seconds (builds them first; needs the nightly toolchain).
+fuzz-smoke:
+	FUZZ_SECONDS=10 scripts/fuzz-smoke
+
+## The reliability suite in full: 100 kills and 100 power cuts of a writer, every fuzz target for 10 minutes.
+## (`make test` runs the same tests with 20 rounds and 10 s of fuzzing.)
+reliability: deps
+	HINDSIGHT_RELIABILITY_ROUNDS=100 $(CARGO) test -p hindsight-store --test crash --test power_cut -- --nocapture
+	FUZZ_SECONDS=600 scripts/fuzz-smoke
 
 ## meson setup, compile and install into a temporary directory; checks what was installed.
 install-check:

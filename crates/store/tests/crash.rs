@@ -37,7 +37,6 @@ const READY: &str = "CRASH-CHILD-READY";
 const SEGMENT_SIZE: u64 = 64 * 1024;
 /// Past this many stored bytes the parent truncates, so that checking stays fast.
 const KEEP_BYTES: u64 = 16 * 1024 * 1024;
-const ROUNDS: usize = 24;
 const STREAM: &str = "crash/cam";
 
 /// Every writer of the test, child or parent, keeps the hash chain with this key.
@@ -221,7 +220,8 @@ fn sigkill_at_random_moments_leaves_a_repairable_stream() {
     let index_name = cam.index().expect("index name");
     let (mut torn_data, mut torn_index, mut wrote, mut checked_to) = (0, 0, 0, 0);
 
-    for round in 0..ROUNDS {
+    let rounds = common::rounds();
+    for round in 0..rounds {
         let mode = if round % 3 == 1 { Mode::Fast } else { Mode::Sync };
         let mut child = spawn_child(&root, rng.next_u64(), mode);
         let delay = Duration::from_millis(rng.range(5, 151));
@@ -319,13 +319,13 @@ fn sigkill_at_random_moments_leaves_a_repairable_stream() {
     // The state the last round left (after its clean or crash-like stop) is checked too.
     verify(&store, &cam, checked_to);
     println!(
-        "{ROUNDS} kills: the child had written in {wrote}; real kills left {torn_data} torn data tails and \
+        "{rounds} kills: the child had written in {wrote}; real kills left {torn_data} torn data tails and \
          {torn_index} torn or dangling index tails; {:?}",
         started.elapsed()
     );
     // Kills before the first append test little; most rounds must have caught the child writing.
     assert!(
-        wrote * 2 >= ROUNDS,
-        "the child wrote in only {wrote} of {ROUNDS} rounds"
+        wrote * 2 >= rounds,
+        "the child wrote in only {wrote} of {rounds} rounds"
     );
 }

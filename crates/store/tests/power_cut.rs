@@ -42,13 +42,6 @@ const SEGMENT_SIZE: u64 = 128 * 1024;
 /// Past this many stored bytes the stream is truncated between rounds.
 const KEEP_BYTES: u64 = 8 * 1024 * 1024;
 
-fn rounds() -> usize {
-    std::env::var("HINDSIGHT_RELIABILITY_ROUNDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(20)
-}
-
 fn open_writer(store: &EmbeddedStore) -> hindsight_store::Result<VideoWriter> {
     let key = std::sync::Arc::new(SigningKey::from_secret([9; 32]));
     let policy = IndexPolicy {
@@ -189,7 +182,7 @@ fn power_cut_at_random_moments_loses_no_acknowledged_frame() {
     let dir = store.root().to_string_lossy().into_owned();
     let streams = streams();
     let cam = &streams[0];
-    let rounds = rounds();
+    let rounds = common::rounds();
     let (mut before_frames, mut checked_to) = (0u64, 0u64);
     // What the last repair left, taken as on disk (the repair syncs what it keeps).
     let mut durable = [0u64; 3];

@@ -132,3 +132,11 @@ pub fn seed_from_env(var: &str) -> u64 {
     println!("seed {seed} (replay with {var}={seed})");
     seed
 }
+
+/// Rounds of the kill and power-cut tests: `HINDSIGHT_RELIABILITY_ROUNDS` (`make reliability` sets 100), else 20.
+pub fn rounds() -> usize {
+    std::env::var("HINDSIGHT_RELIABILITY_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20)
+}
