@@ -341,7 +341,21 @@ fn run_command(store: Option<&str>, command: Command) -> anyhow::Result<()> {
 
 /// Parses the command line and runs the app or a subcommand; errors are printed as one line.
 pub fn run() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // Help and --version are not errors; usage errors are one line and status 1 like every other error.
+        Err(e) if !e.use_stderr() => {
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            let text = e.render().to_string();
+            let first = text.lines().next().unwrap_or("bad arguments");
+            let first = first.strip_prefix("error: ").unwrap_or(first);
+            eprintln!("hindsight: error: {first} (see --help)");
+            return ExitCode::FAILURE;
+        }
+    };
     init_logging(cli.command.as_ref());
     install_panic_hook();
     let result = match cli.command {

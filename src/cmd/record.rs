@@ -56,6 +56,7 @@ pub fn record(
             .context("bad --start-utc")?,
         size: parse_size(size)?,
     };
+    opts.source.check()?;
     let stop = stop_flag()?;
     let tty = std::io::stderr().is_terminal();
     eprintln!(

@@ -250,12 +250,26 @@ pub fn run(
         }
         let msg = bus.timed_pop_filtered(
             gst::ClockTime::from_mseconds(100),
-            &[gst::MessageType::Eos, gst::MessageType::Error],
+            &[
+                gst::MessageType::Eos,
+                gst::MessageType::Error,
+                gst::MessageType::Warning,
+            ],
         );
         let done = last_pts.load(Ordering::Relaxed).saturating_sub(first.nanos()) as f64;
         progress((done / span).clamp(0.0, 1.0));
         match msg.as_ref().map(|m| m.view()) {
             Some(gst::MessageView::Eos(_)) => break Ok(()),
+            // A clip must not leave footage out silently: corrupt frames the source stepped over stop it.
+            Some(gst::MessageView::Warning(w))
+                if w.error().matches(gst::StreamError::Format)
+                    && w.src().is_some_and(|s| s.type_().name() == "GstPravegaSrc") =>
+            {
+                break Err(anyhow!(
+                    "{}; the export stopped rather than leave that footage out",
+                    w.error()
+                ))
+            }
             Some(gst::MessageView::Error(err)) => {
                 break Err(anyhow!(
                     "export failed: {} ({})",

@@ -63,6 +63,14 @@ impl Source {
     pub fn is_live(&self) -> bool {
         !matches!(self, Source::File(_))
     }
+
+    /// Fails when a file source names no file, before anything is set up for recording it.
+    pub fn check(&self) -> anyhow::Result<()> {
+        match self {
+            Source::File(path) if !path.is_file() => bail!("{} is not a file", path.display()),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// Everything a recording needs.
@@ -261,9 +269,7 @@ pub fn build_pipeline(opts: &RecordOptions) -> anyhow::Result<gst::Pipeline> {
             });
         }
         Source::File(path) => {
-            if !path.is_file() {
-                bail!("{} is not a file", path.display());
-            }
+            opts.source.check()?;
             let src = gst::ElementFactory::make("filesrc")
                 .property("location", path.display().to_string())
                 .build()?;

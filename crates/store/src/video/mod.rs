@@ -17,7 +17,7 @@ mod reader;
 mod writer;
 
 pub use index::{read_exact_at, IndexReader};
-pub use reader::{Frame, ReadOutcome, VideoReader};
+pub use reader::{Frame, ReadOutcome, Skipped, VideoReader};
 pub use writer::{Appended, FrameRole, IndexPolicy, VideoWriter};
 
 const REC: u64 = INDEX_RECORD_LEN as u64;

@@ -47,6 +47,18 @@ pub struct VideoReader {
     index: IndexReader,
     pos: u64,
     discont_pending: bool,
+    skipped: Vec<Skipped>,
+}
+
+/// Corrupt bytes a reader stepped over (to the next indexed frame) instead of failing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    /// Where the frame that did not parse starts.
+    pub offset: u64,
+    /// Where reading went on.
+    pub next: u64,
+    /// Why the frame did not parse.
+    pub error: String,
 }
 
 impl VideoReader {
@@ -64,6 +76,7 @@ impl VideoReader {
             index,
             pos: 0,
             discont_pending: true,
+            skipped: Vec::new(),
         };
         reader.pos = reader.data.info()?.head;
         Ok(reader)
@@ -176,12 +189,23 @@ impl VideoReader {
         }
     }
 
+    /// The corrupt ranges stepped over since the last call, for callers that must not leave footage out
+    /// silently (an export) or that tell the user (a player).
+    pub fn take_skipped(&mut self) -> Vec<Skipped> {
+        std::mem::take(&mut self.skipped)
+    }
+
     /// Skips corrupt bytes to the next indexed frame. Returns false when there is none to go to.
     fn resync(&mut self, source: crate::format::FormatError) -> Result<bool> {
         match self.index.first_with_offset_after(self.pos)? {
             Some((_, rec)) if rec.is_seek_target() || rec.offset > self.pos => {
                 tracing::warn!(stream = %self.names.data, offset = self.pos, next = rec.offset, error = %source,
                     "corrupt frame; skipping to the next indexed frame");
+                self.skipped.push(Skipped {
+                    offset: self.pos,
+                    next: rec.offset,
+                    error: source.to_string(),
+                });
                 self.seek(rec.offset);
                 Ok(true)
             }

@@ -200,7 +200,23 @@ impl PravegaSrc {
                 }
             }
             match st.reader.next_frame(Instant::now() + WAIT_SLICE, interrupt) {
-                Ok(ReadOutcome::Frame(f)) => return Ok(f),
+                Ok(ReadOutcome::Frame(f)) => {
+                    // Corrupt bytes the reader stepped over: players go on, an export stops on the warning.
+                    for skip in st.reader.take_skipped() {
+                        gst::element_warning!(
+                            self.obj(),
+                            gst::StreamError::Format,
+                            (
+                                "Corrupt frame in stream {} at byte {} ({}); skipped to byte {}",
+                                st.name,
+                                skip.offset,
+                                skip.error,
+                                skip.next
+                            )
+                        );
+                    }
+                    return Ok(f);
+                }
                 Ok(ReadOutcome::TimedOut) => continue,
                 Ok(ReadOutcome::Interrupted) => return Err(gst::FlowError::Flushing),
                 Ok(ReadOutcome::End) => return Err(gst::FlowError::Eos),
