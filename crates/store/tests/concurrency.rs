@@ -1,5 +1,5 @@
-//! Readers, a writer and truncation at the same time (DESIGN.md §2, §3): a tailing reader follows truncation
-//! to the new head without an error and says so with a discontinuity, a reader blocked at the tail wakes
+//! Readers, a writer and truncation at the same time (DESIGN.md §2, §3): four tailing readers follow ten
+//! truncations to the new head without an error and says so with a discontinuity, a reader blocked at the tail wakes
 //! soon after an append from another thread, and an interrupt ends a blocked read at once.
 
 mod common;
@@ -14,9 +14,73 @@ use hindsight_store::format::{encode_frame, Flags, FRAME_HEADER_LEN};
 use hindsight_store::video::{self, IndexPolicy};
 use hindsight_store::{Backend, Interrupt, ReadOutcome, Timestamp, VideoReader, VideoWriter};
 
+/// What one tailing reader saw.
+struct Tailed {
+    frames: u64,
+    jumps: u64,
+    last_seq: Option<u64>,
+    last_offset: Option<u64>,
+}
+
+/// Reads to the end of a sealed stream, lagging `lag` per frame while `writing`, and checks that every jump
+/// is a discontinuity and payloads are intact and in order.
+fn tail_through_truncations(mut reader: VideoReader, writing: &AtomicBool, lag: Duration) -> Tailed {
+    let interrupt = Interrupt::new().expect("interrupt");
+    let mut t = Tailed {
+        frames: 0,
+        jumps: 0,
+        last_seq: None,
+        last_offset: None,
+    };
+    let mut expected_next: Option<u64> = None;
+    loop {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        match reader.next_frame(deadline, &interrupt) {
+            Ok(ReadOutcome::Frame(f)) => {
+                let seq = check_payload(&f.payload).expect("intact payload");
+                assert!(
+                    t.last_offset.is_none_or(|o| f.offset > o),
+                    "offsets go back at {}",
+                    f.offset
+                );
+                assert!(
+                    t.last_seq.is_none_or(|s| seq > s),
+                    "frame {seq} after {:?}",
+                    t.last_seq
+                );
+                match expected_next {
+                    Some(next) if next != f.offset => {
+                        assert!(
+                            f.discontinuity,
+                            "jump from {next} to {} without a discontinuity",
+                            f.offset
+                        );
+                        t.jumps += 1;
+                    }
+                    Some(_) => assert!(!f.discontinuity, "contiguous frame {seq} marked discontinuous"),
+                    None => assert!(f.discontinuity, "the first frame read is a discontinuity"),
+                }
+                expected_next = Some(f.offset + f.header.frame_len() as u64);
+                t.last_offset = Some(f.offset);
+                t.last_seq = Some(seq);
+                t.frames += 1;
+                // Lag behind the writer while it writes, so that truncation overtakes the reader.
+                if writing.load(Ordering::SeqCst) {
+                    thread::sleep(lag);
+                }
+            }
+            Ok(ReadOutcome::End) => return t,
+            Ok(other) => panic!("unexpected {other:?} after {} frames", t.frames),
+            Err(e) => panic!("reader failed after {} frames: {e}", t.frames),
+        }
+    }
+}
+
 #[test]
-fn a_tailing_reader_follows_truncation_to_the_new_head() {
-    const FRAMES: u64 = 600;
+fn tailing_readers_follow_truncation_to_the_new_head() {
+    const FRAMES: u64 = 1200;
+    const READERS: u64 = 4;
+    const TRUNCATIONS: usize = 10;
     let seed = seed_from_env("HINDSIGHT_CONCURRENCY_SEED");
     let (_dir, store) = temp_store(32 * 1024);
     let cam = name("site/cam");
@@ -24,10 +88,18 @@ fn a_tailing_reader_follows_truncation_to_the_new_head() {
         min_interval: Duration::ZERO,
         max_interval: Duration::from_secs(3600),
     };
-    // The stream exists before the reader opens it.
+    // The stream exists before the readers open it.
     let mut writer = VideoWriter::open(&store, &cam, policy).expect("open writer");
-    let mut reader = VideoReader::open(&store, &cam).expect("open reader");
     let writing = Arc::new(AtomicBool::new(true));
+    let readers: Vec<_> = (0..READERS)
+        .map(|i| {
+            let reader = VideoReader::open(&store, &cam).expect("open reader");
+            let writing = Arc::clone(&writing);
+            // Each lags by a different amount, so truncation overtakes them at different places.
+            let lag = Duration::from_millis(3 + i);
+            thread::spawn(move || tail_through_truncations(reader, &writing, lag))
+        })
+        .collect();
 
     let writer_thread = {
         let writing = Arc::clone(&writing);
@@ -40,7 +112,7 @@ fn a_tailing_reader_follows_truncation_to_the_new_head() {
                     .append(&payload(seq, len), at_ms(seq * 10), seq % 4 == 0)
                     .expect("append");
                 last = Some(a.offset);
-                thread::sleep(Duration::from_micros(rng.range(200, 1500)));
+                thread::sleep(Duration::from_micros(rng.range(500, 2500)));
             }
             writer.finish_and_seal(None).expect("finish and seal");
             writing.store(false, Ordering::SeqCst);
@@ -48,83 +120,36 @@ fn a_tailing_reader_follows_truncation_to_the_new_head() {
         })
     };
 
-    let truncations = Arc::new(AtomicUsize::new(0));
-    let truncator = {
-        let (store, cam, writing, truncations) = (
-            store.clone(),
-            cam.clone(),
-            Arc::clone(&writing),
-            Arc::clone(&truncations),
-        );
-        thread::spawn(move || {
-            while writing.load(Ordering::SeqCst) {
-                thread::sleep(Duration::from_millis(25));
-                let before = store.info(&cam).expect("info").head;
-                // Up to the newest key frame: the lagging reader is always below it.
-                video::truncate_before_time(&store, &cam, Timestamp::MAX).expect("truncate");
-                if store.info(&cam).expect("info").head > before {
-                    truncations.fetch_add(1, Ordering::SeqCst);
-                }
-            }
-        })
-    };
-
-    let interrupt = Interrupt::new().expect("interrupt");
-    let (mut frames, mut jumps, mut last_seq) = (0u64, 0u64, None::<u64>);
-    let mut expected_next: Option<u64> = None;
-    let mut last_offset = None;
-    loop {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        match reader.next_frame(deadline, &interrupt) {
-            Ok(ReadOutcome::Frame(f)) => {
-                let seq = check_payload(&f.payload).expect("intact payload");
-                assert!(
-                    last_offset.is_none_or(|o| f.offset > o),
-                    "offsets go back at {}",
-                    f.offset
-                );
-                assert!(last_seq.is_none_or(|s| seq > s), "frame {seq} after {last_seq:?}");
-                match expected_next {
-                    Some(next) if next != f.offset => {
-                        assert!(
-                            f.discontinuity,
-                            "jump from {next} to {} without a discontinuity",
-                            f.offset
-                        );
-                        jumps += 1;
-                    }
-                    Some(_) => assert!(!f.discontinuity, "contiguous frame {seq} marked discontinuous"),
-                    None => assert!(f.discontinuity, "the first frame read is a discontinuity"),
-                }
-                expected_next = Some(f.offset + f.header.frame_len() as u64);
-                last_offset = Some(f.offset);
-                last_seq = Some(seq);
-                frames += 1;
-                // Lag behind the writer while it writes, so that truncation overtakes the reader.
-                if writing.load(Ordering::SeqCst) {
-                    thread::sleep(Duration::from_millis(3));
-                }
-            }
-            Ok(ReadOutcome::End) => break,
-            Ok(other) => panic!("unexpected {other:?} after {frames} frames"),
-            Err(e) => panic!("reader failed after {frames} frames: {e}"),
+    // Ten truncations while the writer writes, each up to the newest key frame: the lagging readers are below.
+    let mut truncations = 0;
+    while truncations < TRUNCATIONS && writing.load(Ordering::SeqCst) {
+        thread::sleep(Duration::from_millis(120));
+        let before = store.info(&cam).expect("info").head;
+        video::truncate_before_time(&store, &cam, Timestamp::MAX).expect("truncate");
+        if store.info(&cam).expect("info").head > before {
+            truncations += 1;
         }
     }
     let last_written = writer_thread.join().expect("writer thread");
-    truncator.join().expect("truncator thread");
-    let truncations = truncations.load(Ordering::SeqCst);
-    println!("read {frames} of {FRAMES} frames; {jumps} jumps over {truncations} truncations");
     assert_eq!(
-        last_seq,
-        Some(FRAMES - 1),
-        "the reader gets the last frame written"
+        truncations, TRUNCATIONS,
+        "the writer finished before ten truncations"
     );
-    assert_eq!(last_offset, Some(last_written));
-    assert!(
-        jumps > 0 && truncations > 0,
-        "truncation never overtook the reader"
-    );
-    assert!(jumps <= truncations as u64);
+    for (i, r) in readers.into_iter().enumerate() {
+        let t = r.join().expect("reader thread");
+        println!(
+            "reader {i}: read {} of {FRAMES} frames; {} jumps over {truncations} truncations",
+            t.frames, t.jumps
+        );
+        assert_eq!(
+            t.last_seq,
+            Some(FRAMES - 1),
+            "reader {i} gets the last frame written"
+        );
+        assert_eq!(t.last_offset, Some(last_written));
+        assert!(t.jumps > 0, "truncation never overtook reader {i}");
+        assert!(t.jumps <= truncations as u64);
+    }
 }
 
 #[test]
