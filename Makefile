@@ -43,10 +43,12 @@ unit-tests: CARGO := scripts/with-pravega $(CARGO)
 fuzz-smoke:
 	FUZZ_SECONDS=10 scripts/fuzz-smoke
 
-## The reliability suite in full: 100 kills and 100 power cuts of a writer, every fuzz target for 10 minutes.
+## The reliability suite in full: 100 kills and 100 power cuts of a writer, 100 kills of a recorder, every fuzz
+## target for 10 minutes.
 ## (`make test` runs the same tests with 20 rounds and 10 s of fuzzing.)
 reliability: deps
 	HINDSIGHT_RELIABILITY_ROUNDS=100 $(CARGO) test -p hindsight-store --test crash --test power_cut -- --nocapture
+	HINDSIGHT_RELIABILITY_ROUNDS=100 $(CARGO) test --test reliability -- --nocapture
 	FUZZ_SECONDS=600 scripts/fuzz-smoke
 
 ## meson setup, compile and install into a temporary directory; checks what was installed.
