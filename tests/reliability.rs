@@ -123,3 +123,126 @@ fn a_recorder_killed_at_random_moments_leaves_a_stream_that_decodes() {
     // What a kill loses is what was inside the pipeline: the encoder's and muxer's latency, under a second.
     assert!(max < 1500, "a kill lost {max} ms of footage");
 }
+
+/// A small tmpfs mounted for the test (the test runs as root, as `make test` does on a fresh machine);
+/// unmounted when dropped.
+struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    fn mount(size: &str) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let status = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .status()
+            .expect("run mount");
+        assert!(
+            status.success(),
+            "mounting a {size} tmpfs failed: this test needs root"
+        );
+        SmallDisk { dir }
+    }
+
+    fn resize(&self, size: &str) {
+        let status = Command::new("mount")
+            .args(["-o", &format!("remount,size={size}")])
+            .arg(self.dir.path())
+            .status()
+            .expect("run mount");
+        assert!(status.success(), "resizing the tmpfs failed");
+    }
+
+    fn store(&self) -> std::path::PathBuf {
+        self.dir.path().join("store")
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.dir.path()).status();
+    }
+}
+
+/// Starts `hindsight record` of the test pattern into `stream` of `store`, with `extra` arguments.
+fn start_recorder(store: &std::path::Path, stream: &str, extra: &[&str]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_hindsight"))
+        .arg("--store")
+        .arg(store)
+        .args(["record", "--stream", stream, "--source", "test"])
+        .args(extra)
+        .env_remove("HINDSIGHT_STORE")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the recorder")
+}
+
+/// Every frame up to the last index record decodes; returns how many.
+fn decodes(store: &std::path::Path, stream: &str) -> usize {
+    collect_pts(&format!(
+        "pravegasrc store={} stream={stream} end-mode=latest-indexed ! qtdemux ! h264parse ! avdec_h264 ! \
+         fakesink name=out sync=false",
+        store.display()
+    ))
+    .len()
+}
+
+#[test]
+fn a_full_disk_stops_the_recorder_clearly_and_retention_keeps_it_from_filling() {
+    let disk = SmallDisk::mount("1m");
+    let store = disk.store();
+    let cam = StreamName::parse("site/cam").expect("name");
+
+    // The test pattern is ~2 Mbit/s: a 1 MiB disk is full within seconds.
+    let child = start_recorder(&store, "site/cam", &[]);
+    let started = Instant::now();
+    let out = child.wait_with_output().expect("wait for the recorder");
+    let err = String::from_utf8_lossy(&out.stderr);
+    let last = err.trim().lines().last().unwrap_or_default();
+    println!("stopped after {:?}: {last}", started.elapsed());
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(last.starts_with("hindsight: error: recording stopped"), "{last}");
+    for needed in [
+        "No space left on device",
+        "free of 1 MiB",
+        &store.display().to_string(),
+    ] {
+        assert!(last.contains(needed), "the message lacks {needed:?}: {last}");
+    }
+
+    // Readable and repairable as it is.
+    ok(&hindsight(&store, &["inspect", "site/cam"]));
+    let (frames, _) = stored_frames(&EmbeddedStore::open(&store).expect("store"), &cam);
+    assert!(frames > 0 && decodes(&store, "site/cam") > 0);
+
+    // With space again, recording the same stream goes on after what was kept.
+    disk.resize("3m");
+    let mut child = start_recorder(&store, "site/cam", &[]);
+    std::thread::sleep(Duration::from_secs(3));
+    let status = common::interrupt(&mut child, Duration::from_secs(20)).expect("the recorder stops");
+    assert!(
+        status.success(),
+        "the recorder failed after space returned: {status}"
+    );
+    let (after, _) = stored_frames(&EmbeddedStore::open(&store).expect("store"), &cam);
+    println!("{frames} frames before space returned, {after} after");
+    assert!(
+        after > frames + 30,
+        "recording did not resume: {frames} then {after} frames"
+    );
+    assert!(decodes(&store, "site/cam") as u64 > frames);
+
+    // Retention frees space as it goes: 8 s (about 2 MiB) kept to 300 KiB on what is left of the disk.
+    let mut child = start_recorder(&store, "site/kept", &["--retain-size", "300K"]);
+    std::thread::sleep(Duration::from_secs(8));
+    assert!(
+        child.try_wait().expect("poll the recorder").is_none(),
+        "the recorder stopped although retention was set"
+    );
+    let status = common::interrupt(&mut child, Duration::from_secs(20)).expect("the recorder stops");
+    assert!(status.success(), "{status}");
+    assert!(decodes(&store, "site/kept") > 0);
+}

@@ -16,8 +16,32 @@ pub(super) const LOCK_FILE: &str = "writer.lock";
 pub(super) const SEGMENT_EXT: &str = "seg";
 
 pub(super) fn io_err(what: &str, path: &Path) -> impl FnOnce(io::Error) -> StoreError {
-    let context = format!("cannot {what} {}", path.display());
-    move |e| StoreError::io(context, e)
+    let path = path.to_path_buf();
+    let what = what.to_owned();
+    move |e| {
+        let mut context = format!("cannot {what} {}", path.display());
+        // A full disk says how full: the user has to free space or set retention.
+        if matches!(e.raw_os_error(), Some(libc::ENOSPC | libc::EDQUOT)) {
+            if let Some(space) = free_space(&path) {
+                context.push_str(&format!(" ({space})"));
+            }
+        }
+        StoreError::io(context, e)
+    }
+}
+
+/// "N free of M on its file system", for the file system holding `path` (or its nearest existing parent).
+fn free_space(path: &Path) -> Option<String> {
+    let dir = path.ancestors().find(|p| p.exists())?;
+    let st = nix::sys::statvfs::statvfs(dir).ok()?;
+    let block = st.fragment_size() as u64;
+    let mib = |blocks: u64| blocks * block / (1024 * 1024);
+    let free = st.blocks_available() as u64 * block;
+    Some(format!(
+        "{} KiB free of {} MiB on its file system",
+        free / 1024,
+        mib(st.blocks() as u64)
+    ))
 }
 
 pub(super) fn segment_path(dir: &Path, start: u64) -> PathBuf {
@@ -112,4 +136,31 @@ pub(super) fn writer_active(dir: &Path) -> Option<bool> {
     let mut probe = ofd_lock(libc::F_WRLCK as libc::c_short);
     fcntl(file.as_raw_fd(), FcntlArg::F_OFD_GETLK(&mut probe)).ok()?;
     Some(probe.l_type != libc::F_UNLCK as libc::c_short)
+}
+
+/// Frees the disk blocks of the first `len` bytes of a segment file (whole 4 KiB blocks only), keeping its size
+/// and the offsets of everything after them. A file system without hole punching keeps the blocks until the
+/// whole segment goes.
+pub(super) fn punch_hole(path: &Path, len: u64) -> Result<()> {
+    use nix::fcntl::{fallocate, FallocateFlags};
+
+    let len = len / 4096 * 4096;
+    if len == 0 {
+        return Ok(());
+    }
+    let file = match fs::OpenOptions::new().write(true).open(path) {
+        Ok(f) => f,
+        // Deleted meanwhile by another truncation: nothing left to free.
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(io_err("open", path)(e)),
+    };
+    let flags = FallocateFlags::FALLOC_FL_PUNCH_HOLE | FallocateFlags::FALLOC_FL_KEEP_SIZE;
+    match fallocate(file.as_raw_fd(), flags, 0, len as i64) {
+        Ok(()) => Ok(()),
+        Err(nix::errno::Errno::EOPNOTSUPP) => {
+            tracing::debug!(path = %path.display(), "the file system cannot punch holes");
+            Ok(())
+        }
+        Err(e) => Err(io_err("free truncated bytes of", path)(e.into())),
+    }
 }

@@ -189,6 +189,11 @@ impl Backend for EmbeddedStore {
                 }
             }
         }
+        // And the bytes before the head inside the segment that holds it, so that retention frees space as it
+        // goes rather than a whole segment (64 MiB by default) at a time: a small disk would fill first.
+        if let Some(&start) = segments.iter().rev().find(|&&s| s <= offset) {
+            files::punch_hole(&segment_path(&dir, start), offset - start)?;
+        }
         tracing::debug!(stream = %name, offset, "truncated");
         Ok(())
     }
