@@ -240,6 +240,7 @@ impl Backend for EmbeddedStore {
             current,
             tail,
             segment_size: self.segment_size,
+            torn: false,
         }))
     }
 

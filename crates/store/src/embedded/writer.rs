@@ -25,6 +25,10 @@ pub(super) struct EmbeddedWriter {
     pub(super) current: Option<Segment>,
     pub(super) tail: u64,
     pub(super) segment_size: u64,
+    /// A failed append whose partial bytes could not be taken back: the file no longer ends at `tail`, so
+    /// appending more would put frames at offsets other than the ones reported. Only reopening (which repairs
+    /// the torn tail) writes again.
+    pub(super) torn: bool,
 }
 
 impl EmbeddedWriter {
@@ -53,6 +57,12 @@ impl EmbeddedWriter {
 
 impl ByteWriter for EmbeddedWriter {
     fn append(&mut self, bytes: &[u8]) -> Result<u64> {
+        if self.torn {
+            return Err(StoreError::Inconsistent(format!(
+                "{}: a failed append could not be taken back; open the stream again to repair it",
+                self.name
+            )));
+        }
         let needs_roll = match &self.current {
             None => true,
             Some(seg) => seg.len > 0 && seg.len + bytes.len() as u64 > self.segment_size,
@@ -66,7 +76,10 @@ impl ByteWriter for EmbeddedWriter {
         };
         if let Err(e) = segment.file.write_all(bytes) {
             // Take back a partial write so the stream never holds a torn append.
-            let _ = segment.file.set_len(segment.len);
+            if let Err(undo) = segment.file.set_len(segment.len) {
+                tracing::error!(stream = %self.name, error = %undo, "cannot take back a failed append");
+                self.torn = true;
+            }
             return Err(io_err("append to", &segment_path(&self.dir, segment.start))(e));
         }
         segment.len += bytes.len() as u64;
