@@ -57,18 +57,7 @@ fn a_recorder_killed_at_random_moments_leaves_a_stream_that_decodes() {
     let (mut previous_frames, mut lost_ms) = (0u64, Vec::new());
 
     for round in 0..rounds {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_hindsight"))
-            .arg("--store")
-            .arg(dir.path())
-            .args([
-                "record", "--stream", "site/cam", "--source", "test", "--size", "160x120",
-            ])
-            .env_remove("HINDSIGHT_STORE")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start the recorder");
+        let mut child = start_recorder(dir.path(), "site/cam", &["--size", "160x120"]);
         // Past the first round, kills land anywhere: while starting, at the first key frame, mid-GOP.
         let delay = Duration::from_millis(if round == 0 { 2500 } else { rng.u64(300..3000) });
         std::thread::sleep(delay);
@@ -165,7 +154,8 @@ impl Drop for SmallDisk {
     }
 }
 
-/// Starts `hindsight record` of the test pattern into `stream` of `store`, with `extra` arguments.
+/// Starts `hindsight record` of the test pattern into `stream` of `store`, with `extra` arguments. Its stderr
+/// is piped (a line a second: the pipe never fills in these tests' few seconds).
 fn start_recorder(store: &std::path::Path, stream: &str, extra: &[&str]) -> std::process::Child {
     Command::new(env!("CARGO_BIN_EXE_hindsight"))
         .arg("--store")
