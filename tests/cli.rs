@@ -226,6 +226,14 @@ fn pravega_credentials_are_used_and_never_shown() {
         return;
     }
     let server = PrivatePravega::start(Some("admin:s3cret-pw"));
+    // No process of the server shows the password on its command line.
+    let ps = Command::new("ps").args(["-eo", "args"]).output().expect("run ps");
+    let shown: Vec<String> = String::from_utf8_lossy(&ps.stdout)
+        .lines()
+        .filter(|l| l.contains("s3cret-pw"))
+        .map(str::to_owned)
+        .collect();
+    assert!(shown.is_empty(), "ps shows the password: {shown:?}");
     let a = tempfile::tempdir().expect("tempdir");
     record(a.path(), "site/cam1");
     let with = |user: &str| server.uri().replace("tcp://", &format!("tcp://{user}@"));
