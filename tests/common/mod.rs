@@ -7,7 +7,7 @@
 pub mod app;
 pub mod served;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -115,6 +115,8 @@ pub struct PrivatePravega {
     run_dir: tempfile::TempDir,
     ports: [u16; 3],
     auth: Option<String>,
+    /// A directory with ca.pem, server.pem and server.key: the server speaks TLS.
+    tls: Option<PathBuf>,
 }
 
 impl PrivatePravega {
@@ -133,11 +135,23 @@ impl PrivatePravega {
         if let Some(auth) = &self.auth {
             c.env("PRAVEGA_AUTH", auth);
         }
+        if let Some(tls) = &self.tls {
+            c.env("PRAVEGA_TLS_DIR", tls);
+        }
         c
     }
 
     /// Starts a server; `auth` = `Some("user:password")` turns password authentication on.
     pub fn start(auth: Option<&str>) -> Self {
+        Self::start_with(auth, None)
+    }
+
+    /// Starts a server that speaks TLS with the certificates in `tls` (ca.pem, server.pem, server.key).
+    pub fn start_tls(tls: &Path) -> Self {
+        Self::start_with(None, Some(tls.to_path_buf()))
+    }
+
+    fn start_with(auth: Option<&str>, tls: Option<PathBuf>) -> Self {
         let free = || {
             std::net::TcpListener::bind("127.0.0.1:0")
                 .and_then(|l| l.local_addr())
@@ -148,6 +162,7 @@ impl PrivatePravega {
             run_dir: tempfile::tempdir().expect("tempdir"),
             ports: [free(), free(), free()],
             auth: auth.map(str::to_owned),
+            tls,
         };
         server.up();
         server
@@ -168,9 +183,13 @@ impl PrivatePravega {
         let _ = self.command("stop").output();
     }
 
-    /// `tcp://127.0.0.1:PORT`, without credentials.
+    /// `tcp://127.0.0.1:PORT`, without credentials; `tls://localhost:PORT` with TLS (the name in the test's
+    /// certificate: the client checks host names, not addresses).
     pub fn uri(&self) -> String {
-        format!("tcp://127.0.0.1:{}", self.ports[0])
+        match self.tls {
+            Some(_) => format!("tls://localhost:{}", self.ports[0]),
+            None => format!("tcp://127.0.0.1:{}", self.ports[0]),
+        }
     }
 }
 

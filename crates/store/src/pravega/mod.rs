@@ -47,6 +47,7 @@ mod options;
 mod reader;
 mod runtime;
 mod store;
+mod tls_check;
 mod writer;
 
 pub use options::{PravegaOptions, DEFAULT_OP_TIMEOUT};

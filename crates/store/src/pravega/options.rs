@@ -19,6 +19,8 @@ pub struct PravegaOptions {
     pub address: PravegaAddress,
     /// PEM certificates to trust for TLS (contents, not paths).
     pub trust_certs: Vec<String>,
+    /// Where `trust_certs` came from (a file or directory), for messages.
+    pub trust_from: String,
     /// Skip TLS certificate verification.
     pub insecure: bool,
     /// Longest time one operation (append, read, create, ...) may take before it fails.
@@ -66,11 +68,11 @@ impl PravegaOptions {
                 .map(|u| (u, env("HINDSIGHT_PRAVEGA_PASSWORD").unwrap_or_default()));
         }
         let insecure = env("HINDSIGHT_PRAVEGA_TLS_INSECURE").is_some_and(|v| v == "1" || v == "true");
+        let trust_from = env("HINDSIGHT_PRAVEGA_TLS_CERT")
+            .filter(|p| !p.is_empty())
+            .unwrap_or_else(|| SYSTEM_CA_BUNDLE.to_owned());
         let trust_certs = if address.tls {
-            let path = env("HINDSIGHT_PRAVEGA_TLS_CERT")
-                .filter(|p| !p.is_empty())
-                .unwrap_or_else(|| SYSTEM_CA_BUNDLE.to_owned());
-            read_certs(&path, insecure)?
+            read_certs(&trust_from, insecure)?
         } else {
             Vec::new()
         };
@@ -88,6 +90,7 @@ impl PravegaOptions {
         Ok(PravegaOptions {
             address,
             trust_certs,
+            trust_from,
             insecure,
             op_timeout,
         })

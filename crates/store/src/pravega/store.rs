@@ -112,6 +112,7 @@ impl PravegaStore {
                 uri: shown.clone(),
                 reason: format!("cannot resolve {}: {e}", addr.host),
             })?;
+        super::tls_check::check(&opts)?;
         let rt = Rt::new()?;
         let scheme = if addr.tls { "tls" } else { "tcp" };
         let mut builder = ClientConfigBuilder::default();
