@@ -48,16 +48,12 @@ fn open_writer(store: &EmbeddedStore, mode: Mode) -> hindsight_store::Result<Vid
 #[test]
 #[ignore = "child half of sigkill_at_random_moments_leaves_a_repairable_stream; runs only when re-executed by it"]
 fn crash_child() {
-    let Some(dir) = std::env::var_os(CHILD_ENV) else {
+    let Some((dir, seed)) = child::child_env(CHILD_ENV, CHILD_SEED_ENV) else {
         return;
     };
-    let seed = std::env::var(CHILD_SEED_ENV)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1);
     let mode = Mode::from_env();
     let mut rng = Rng::new(seed);
-    let store = EmbeddedStore::open(Path::new(&dir))
+    let store = EmbeddedStore::open(&dir)
         .expect("child: open embedded store")
         .with_segment_size(mode.segment_size());
     // Payloads are made up front so that in fast mode the loop is almost only write() calls, where a kill

@@ -83,15 +83,11 @@ impl Ack {
 #[test]
 #[ignore = "child half of power_cut_at_random_moments_loses_no_acknowledged_frame; runs only when re-executed by it"]
 fn power_child() {
-    let Some(dir) = std::env::var_os(CHILD_ENV) else {
+    let Some((dir, seed)) = child::child_env(CHILD_ENV, CHILD_SEED_ENV) else {
         return;
     };
-    let seed = std::env::var(CHILD_SEED_ENV)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1);
     let mut rng = Rng::new(seed);
-    let store = EmbeddedStore::open(Path::new(&dir))
+    let store = EmbeddedStore::open(&dir)
         .expect("child: open embedded store")
         .with_segment_size(SEGMENT_SIZE);
     let mut writer = open_writer(&store).expect("child: open writer");

@@ -2,6 +2,7 @@
 //! writes until it is killed.
 
 use std::io::{BufRead, BufReader, Lines};
+use std::path::PathBuf;
 use std::process::{Child, ChildStdout, Command, Stdio};
 
 /// Starts this test binary running only `test` (an ignored test that does nothing without its environment),
@@ -30,4 +31,15 @@ pub fn spawn(test: &str, env: &[(&str, &str)], ready: &str) -> (Child, Lines<Buf
         "the child exited before it was ready (see its stderr above)"
     );
     (child, lines)
+}
+
+/// In the child: the store directory from `dir_env` and the seed from `seed_env` (1 when unset), or `None` when
+/// this process is not a child (the ignored test was run directly).
+pub fn child_env(dir_env: &str, seed_env: &str) -> Option<(PathBuf, u64)> {
+    let dir = std::env::var_os(dir_env)?;
+    let seed = std::env::var(seed_env)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1);
+    Some((PathBuf::from(dir), seed))
 }
