@@ -24,7 +24,10 @@ pub(super) fn check(opts: &PravegaOptions) -> Result<()> {
         return Ok(());
     }
     let shown = addr.display_uri();
-    let fail = |reason: String| Err(StoreError::Unreachable(format!("TLS to {shown}: {reason}")));
+    // A setting that cannot work (retrying will not help) and a server whose certificate is not trusted (the
+    // server failed to authenticate itself).
+    let fail = |reason: String| Err(StoreError::Invalid(format!("TLS to {shown}: {reason}")));
+    let untrusted = |reason: String| Err(StoreError::Unauthenticated(format!("TLS to {shown}: {reason}")));
     if addr.host.parse::<std::net::IpAddr>().is_ok() {
         return fail(format!(
             "the Pravega client checks certificates against host names only, not IP addresses: use the name \
@@ -73,7 +76,7 @@ pub(super) fn check(opts: &PravegaOptions) -> Result<()> {
     while conn.is_handshaking() {
         if let Err(e) = conn.complete_io(&mut tcp) {
             return match certificate_problem(&e) {
-                Some(problem) => fail(format!(
+                Some(problem) => untrusted(format!(
                     "the controller's certificate is not accepted: {problem}; trusted CAs come from {} \
                      (HINDSIGHT_PRAVEGA_TLS_CERT names a PEM file or directory)",
                     opts.trust_from
