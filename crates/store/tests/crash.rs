@@ -12,7 +12,6 @@ mod common;
 
 use std::fs::OpenOptions;
 use std::io::Write;
-use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -24,8 +23,6 @@ use hindsight_store::format::{
 };
 use hindsight_store::video::{self, read_exact_at, IndexPolicy};
 use hindsight_store::{Backend, EmbeddedStore, StreamName, Timestamp, VideoWriter};
-use nix::sys::signal::{kill, Signal};
-use nix::unistd::Pid;
 
 /// Set to the store directory in the child's environment.
 const CHILD_ENV: &str = "HINDSIGHT_CRASH_CHILD";
@@ -221,14 +218,7 @@ fn sigkill_at_random_moments_leaves_a_repairable_stream() {
         let mode = if round % 3 == 1 { Mode::Fast } else { Mode::Sync };
         let mut child = spawn_child(&root, rng.next_u64(), mode);
         let delay = Duration::from_millis(rng.range(5, 151));
-        std::thread::sleep(delay);
-        kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL).expect("kill child");
-        let status = child.wait().expect("reap child");
-        assert_eq!(
-            status.signal(),
-            Some(9),
-            "round {round}: the child ended by itself: {status}"
-        );
+        child::kill_after(&mut child, delay, round);
         // The kernel dropped the dead writer's lock.
         assert_eq!(
             store.info(&cam).expect("info").writer_active,

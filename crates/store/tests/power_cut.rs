@@ -19,7 +19,6 @@
 mod common;
 
 use std::fs::{self, OpenOptions};
-use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -30,8 +29,6 @@ use hindsight_store::video::{self, IndexPolicy};
 use hindsight_store::{
     Backend, EmbeddedStore, Interrupt, ReadOutcome, StreamName, Timestamp, VideoReader, VideoWriter,
 };
-use nix::sys::signal::{kill, Signal};
-use nix::unistd::Pid;
 
 const CHILD_ENV: &str = "HINDSIGHT_POWER_CHILD";
 const CHILD_SEED_ENV: &str = "HINDSIGHT_POWER_CHILD_SEED";
@@ -196,14 +193,7 @@ fn power_cut_at_random_moments_loses_no_acknowledged_frame() {
         let acks =
             std::thread::spawn(move || lines.map_while(Result::ok).filter_map(|l| Ack::parse(&l)).last());
         let delay = Duration::from_millis(rng.range(30, 400));
-        std::thread::sleep(delay);
-        kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL).expect("kill child");
-        let status = child.wait().expect("reap child");
-        assert_eq!(
-            status.signal(),
-            Some(9),
-            "round {round}: the child ended by itself"
-        );
+        child::kill_after(&mut child, delay, round);
         let ack = acks.join().expect("ack reader").unwrap_or_default();
 
         // Written before the cut (what the page cache held), and what the disk keeps of it.

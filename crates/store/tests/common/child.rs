@@ -2,8 +2,10 @@
 //! writes until it is killed.
 
 use std::io::{BufRead, BufReader, Lines};
+use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 use std::process::{Child, ChildStdout, Command, Stdio};
+use std::time::Duration;
 
 /// Starts this test binary running only `test` (an ignored test that does nothing without its environment),
 /// with `env` set, and waits until it prints a line containing `ready`. Returns the child and the rest of its
@@ -42,4 +44,20 @@ pub fn child_env(dir_env: &str, seed_env: &str) -> Option<(PathBuf, u64)> {
         .and_then(|s| s.parse().ok())
         .unwrap_or(1);
     Some((PathBuf::from(dir), seed))
+}
+
+/// Lets a child write for `delay`, then kills it with SIGKILL and reaps it; fails if it had ended by itself.
+pub fn kill_after(child: &mut Child, delay: Duration, round: usize) {
+    std::thread::sleep(delay);
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .expect("kill child");
+    let status = child.wait().expect("reap child");
+    assert_eq!(
+        status.signal(),
+        Some(9),
+        "round {round}: the child ended by itself: {status}"
+    );
 }
