@@ -106,13 +106,14 @@ impl PravegaStore {
         let addr = &opts.address;
         let shown = addr.display_uri();
         // pravega-client panics on names it cannot resolve; check here to report it as an error.
-        (addr.host.as_str(), addr.port)
+        let resolved = (addr.host.as_str(), addr.port)
             .to_socket_addrs()
             .map_err(|e| StoreError::Uri {
                 uri: shown.clone(),
                 reason: format!("cannot resolve {}: {e}", addr.host),
-            })?;
-        super::tls_check::check(&opts)?;
+            })?
+            .next();
+        super::tls_check::check(&opts, resolved)?;
         let rt = Rt::new()?;
         let scheme = if addr.tls { "tls" } else { "tcp" };
         let mut builder = ClientConfigBuilder::default();

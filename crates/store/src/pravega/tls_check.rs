@@ -6,7 +6,7 @@
 //! first operation, as for `tcp://` (stores connect lazily).
 
 use std::io;
-use std::net::{TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,8 +17,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Checks that the controller of a `tls://` store presents a certificate the trusted CAs vouch for, for the
-/// host name of the URI.
-pub(super) fn check(opts: &PravegaOptions) -> Result<()> {
+/// host name of the URI. `socket` is where that name resolved to (the store resolves it once, before).
+pub(super) fn check(opts: &PravegaOptions, socket: Option<SocketAddr>) -> Result<()> {
     let addr = &opts.address;
     if !addr.tls || opts.insecure {
         return Ok(());
@@ -56,11 +56,7 @@ pub(super) fn check(opts: &PravegaOptions) -> Result<()> {
     let Ok(name) = rustls::ServerName::try_from(addr.host.as_str()) else {
         return fail(format!("{:?} is not a host name", addr.host));
     };
-    let Some(socket) = (addr.host.as_str(), addr.port)
-        .to_socket_addrs()
-        .ok()
-        .and_then(|mut a| a.next())
-    else {
+    let Some(socket) = socket else {
         return Ok(());
     };
     // Not reachable now: the first operation says so, as for tcp://.
