@@ -15,12 +15,17 @@ pub fn format(t: Timestamp) -> String {
     }
 }
 
+/// `2024-05-01 14:03:07.240` in local time: a key frame's date and exact time (days of footage differ in the date).
+pub fn format_with_millis(t: Timestamp) -> String {
+    let millis = t.to_utc().datetime.millisecond();
+    std::format!("{}.{millis:03}", format(t))
+}
+
 /// `14:03:07.240` in local time: a frame's time of day, to the millisecond (frames of one second differ there).
 pub fn format_precise(t: Timestamp) -> String {
-    let full = format(t);
-    let millis = t.to_utc().datetime.millisecond();
-    let time = full.split_once(' ').map_or(full.as_str(), |(_, time)| time);
-    std::format!("{time}.{millis:03}")
+    let full = format_with_millis(t);
+    full.split_once(' ')
+        .map_or(full.clone(), |(_, time)| time.to_string())
 }
 
 /// Parses "YYYY-MM-DD HH:MM[:SS]" in the local time zone, or any RFC 3339 time.
@@ -55,5 +60,13 @@ mod tests {
         assert!(parse_local_time("2024-05-01 12:30").is_some());
         assert!(parse_local_time("yesterday").is_none());
         assert!(parse_local_time("2024-13-01 12:00:00").is_none());
+    }
+
+    #[test]
+    fn exact_times_keep_the_date_and_the_millisecond() {
+        let local = parse_local_time("2024-05-01 12:00:07").expect("local time");
+        let t = Timestamp::from_nanos(local.nanos() + 240_500_000);
+        assert_eq!(format_with_millis(t), "2024-05-01 12:00:07.240");
+        assert_eq!(format_precise(t), "12:00:07.240");
     }
 }

@@ -105,7 +105,9 @@ impl PlayerPage {
         }
         let asked = Instant::now();
         self.hover.wanted = Some((record, asked));
-        w.hover.label.set_label(&localtime::format(record.timestamp));
+        w.hover
+            .label
+            .set_label(&localtime::format_with_millis(record.timestamp));
         let Some(thumbs) = &self.hover_thumbs else { return };
         match thumbs.request(record) {
             Ok(thumb) => self.show_hover(w, &thumb, asked),
@@ -133,7 +135,9 @@ impl PlayerPage {
 
     fn show_hover(&mut self, w: &PlayerWidgets, thumb: &Thumbnail, asked: Instant) {
         w.hover.picture.set_paintable(Some(&thumb.texture()));
-        w.hover.label.set_label(&localtime::format(thumb.time));
+        w.hover
+            .label
+            .set_label(&localtime::format_with_millis(thumb.time));
         self.hover.shown = Some((thumb.time, asked.elapsed().as_millis() as u64));
     }
 
