@@ -6,8 +6,10 @@
 mod cli;
 mod cmd;
 pub mod config;
+mod credentials;
 pub mod engine;
 pub mod human;
+mod logging;
 pub mod serve;
 mod settings;
 mod ui;
@@ -25,73 +27,6 @@ use hindsight_store::{Backend, StoreUri};
 use std::sync::Arc;
 
 use crate::cli::{Cli, Command};
-
-/// Warnings by default, except from the Pravega client crates: they retry by themselves and log every attempt
-/// (a stack trace per reconnect), and their gRPC error dumps include the request's `authorization` header,
-/// i.e. the credentials. The store layer reports what failed once, in words. `HINDSIGHT_LOG` overrides this.
-const DEFAULT_LOG_FILTER: &str =
-    "warn,pravega_client=off,pravega_controller_client=off,pravega_wire_protocol=off,pravega_connection_pool=off";
-
-/// Panics inside the Pravega client carry its gRPC status, whose metadata includes the `authorization` header
-/// (the credentials in base64). Print panics with any such header blanked out.
-fn install_panic_hook() {
-    std::panic::set_hook(Box::new(|info| {
-        let msg = info
-            .payload()
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| info.payload().downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "unknown panic".into());
-        let at = info
-            .location()
-            .map(|l| format!(" at {}:{}", l.file(), l.line()))
-            .unwrap_or_default();
-        let thread = std::thread::current().name().unwrap_or("unnamed").to_owned();
-        eprintln!(
-            "hindsight: internal error in thread {thread}{at}: {}",
-            blank_credentials(&msg)
-        );
-    }));
-}
-
-/// `Basic <base64>` and `Bearer <token>` values replaced by `<redacted>`.
-fn blank_credentials(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(i) = ["Basic ", "Bearer "]
-        .iter()
-        .filter_map(|k| rest.find(k).map(|i| (i, k.len())))
-        .min()
-    {
-        let (start, klen) = i;
-        out.push_str(&rest[..start + klen]);
-        out.push_str("<redacted>");
-        let tail = &rest[start + klen..];
-        let end = tail
-            .find(|c: char| !(c.is_ascii_alphanumeric() || "+/=-._~".contains(c)))
-            .unwrap_or(tail.len());
-        rest = &tail[end..];
-    }
-    out.push_str(rest);
-    out
-}
-
-/// Logs to stderr by `$HINDSIGHT_LOG`, else warnings only; a server (`serve`) also logs each request, as an
-/// access log would.
-fn init_logging(command: Option<&Command>) {
-    let default = match command {
-        Some(Command::Serve { .. }) => format!("{DEFAULT_LOG_FILTER},{}", serve::LOG_FILTER),
-        _ => DEFAULT_LOG_FILTER.to_owned(),
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("HINDSIGHT_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        // Colours for a terminal only: logs redirected to a file or a journal stay plain text.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
-        .init();
-}
 
 /// The store a command works on: `--store` (or `$HINDSIGHT_STORE`), else the default embedded store.
 fn store_uri(explicit: Option<&str>) -> anyhow::Result<StoreUri> {
@@ -339,6 +274,28 @@ fn run_command(store: Option<&str>, command: Command) -> anyhow::Result<()> {
     out.flush().context("cannot write to stdout")
 }
 
+/// The store saved in the preferences, with its password from the keyring. A password an older version saved
+/// in GSettings moves to the keyring here (the controller's too), and GSettings keeps the address without it.
+fn saved_store(settings: &settings::Settings) -> Option<String> {
+    use credentials::{resolve, Keyring};
+    let controller = settings.controller_uri();
+    if credentials::split(&controller).is_ok_and(|s| s.password.is_some()) {
+        if let Some(public) = resolve(&Keyring, &controller).migrated {
+            settings.set_controller_uri(&public);
+        }
+    }
+    let saved = settings.store_uri()?;
+    let resolved = resolve(&Keyring, &saved);
+    if let Some(public) = &resolved.migrated {
+        settings.set_store_uri(public);
+        tracing::info!(store = %public, "moved the store password from the preferences to the keyring");
+    }
+    if let Some(warning) = &resolved.warning {
+        tracing::warn!("{warning}");
+    }
+    Some(resolved.connect)
+}
+
 /// Parses the command line and runs the app or a subcommand; errors are printed as one line.
 pub fn run() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -356,14 +313,14 @@ pub fn run() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    init_logging(cli.command.as_ref());
-    install_panic_hook();
+    logging::init(matches!(cli.command, Some(Command::Serve { .. })));
+    logging::install_panic_hook();
     let result = match cli.command {
         Some(command) => run_command(cli.store.as_deref(), command),
         None => {
             // The app alone: --store / $HINDSIGHT_STORE, else the store chosen in the preferences.
             let settings = settings::Settings::open();
-            let store = cli.store.clone().or_else(|| settings.store_uri());
+            let store = cli.store.clone().or_else(|| saved_store(&settings));
             open_or_create_store(store.as_deref())
                 .map(|store| ui::run(store, settings, ui::window::StartView::Library))
         }
@@ -374,23 +331,5 @@ pub fn run() -> ExitCode {
             eprintln!("hindsight: error: {e:#}");
             ExitCode::FAILURE
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn panic_messages_lose_their_credentials() {
-        let text = r#"controller error: Status { metadata: {"authorization": "Basic YWRtaW46czNjcmV0"} }"#;
-        let clean = blank_credentials(text);
-        assert!(!clean.contains("YWRt"), "{clean}");
-        assert!(clean.contains(r#""Basic <redacted>"} }"#), "{clean}");
-        assert_eq!(blank_credentials("no secrets"), "no secrets");
-        assert_eq!(
-            blank_credentials("Bearer abc.def and Basic x="),
-            "Bearer <redacted> and Basic <redacted>"
-        );
     }
 }

@@ -8,6 +8,7 @@ use relm4::{adw, gtk};
 use hindsight_store::evidence::{self, SigningKey};
 use hindsight_store::StoreUri;
 
+use crate::credentials::{self, Keyring, Secrets};
 use crate::settings::Settings;
 use crate::ui::i18n::i18n_f;
 
@@ -44,6 +45,39 @@ pub fn show(
         .search_enabled(false)
         .build();
     let page = adw::PreferencesPage::new();
+    page.add(&store_group(settings, current, toast.clone()));
+    page.add(&evidence_group(toast));
+    window.add(&page);
+    window.present();
+}
+
+/// Runs `work` (keyring calls: D-Bus round trips that may wait on an unlock prompt) on a worker thread and
+/// `done` with its result on the main thread.
+fn in_background<T: Send + 'static>(
+    work: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
+    done: impl FnOnce(anyhow::Result<T>) + 'static,
+) {
+    relm4::gtk::glib::MainContext::default().spawn_local(async move {
+        let result = gtk::gio::spawn_blocking(work)
+            .await
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("the keyring call failed")));
+        done(result);
+    });
+}
+
+/// The public form of a saved address (an older version may have saved one with its password).
+fn public_of(saved: &str) -> String {
+    credentials::split(saved)
+        .map(|s| s.public)
+        .unwrap_or_else(|_| hindsight_store::redact(saved))
+}
+
+/// "Store": the store address, its password (into the keyring, never shown) and the Pravega controller.
+fn store_group(
+    settings: &Settings,
+    current: &str,
+    toast: impl Fn(String) + Clone + 'static,
+) -> adw::PreferencesGroup {
     let group = adw::PreferencesGroup::builder()
         .title(gettext("Store"))
         .description(format!(
@@ -54,12 +88,17 @@ pub fn show(
         .build();
     let store_row = adw::EntryRow::builder()
         .title(gettext("Store (empty: the built-in store)"))
-        .text(settings.store_uri().unwrap_or_default())
+        .text(public_of(&settings.store_uri().unwrap_or_default()))
+        .show_apply_button(true)
+        .build();
+    // Write-only: the saved password is never put back into the row.
+    let password_row = adw::PasswordEntryRow::builder()
+        .title(gettext("Password of the store's user (kept in the keyring)"))
         .show_apply_button(true)
         .build();
     let controller_row = adw::EntryRow::builder()
         .title(gettext("Pravega controller"))
-        .text(settings.controller_uri())
+        .text(public_of(&settings.controller_uri()))
         .show_apply_button(true)
         .build();
     let use_pravega = gtk::Button::builder()
@@ -69,42 +108,128 @@ pub fn show(
         .build();
     controller_row.add_suffix(&use_pravega);
     group.add(&store_row);
+    group.add(&password_row);
     group.add(&controller_row);
     if !settings.is_persistent() {
         group.set_description(Some(&gettext(
             "Preferences cannot be saved: the GSettings schema is not installed.",
         )));
     }
-    page.add(&group);
-    page.add(&evidence_group(toast.clone()));
-    window.add(&page);
+    show_saved_password(&password_row, settings);
 
     let saved = || gettext("Saved: the store opens the next time Hindsight starts");
-    let (s, t) = (settings.clone(), toast.clone());
-    store_row.connect_apply(move |row| match validate_store_uri(&row.text()) {
-        Ok(uri) => {
-            s.set_store_uri(&uri);
-            row.set_text(&uri);
-            t(saved());
-        }
-        Err(e) => t(e),
+    let (s, t, password) = (settings.clone(), toast.clone(), password_row.clone());
+    store_row.connect_apply(move |row| {
+        let text = match validate_store_uri(&row.text()) {
+            Ok(text) => text,
+            Err(e) => return t(e),
+        };
+        let (s, t, row, password) = (s.clone(), t.clone(), row.clone(), password.clone());
+        in_background(
+            move || credentials::save(&Keyring, &text),
+            move |result| match result {
+                Ok(public) => {
+                    s.set_store_uri(&public);
+                    row.set_text(&public);
+                    show_saved_password(&password, &s);
+                    t(saved());
+                }
+                Err(e) => t(format!("{e:#}")),
+            },
+        );
     });
     let (s, t) = (settings.clone(), toast.clone());
-    controller_row.connect_apply(move |row| match validate_controller_uri(&row.text()) {
-        Ok(uri) => s.set_controller_uri(&uri),
-        Err(e) => t(e),
+    password_row.connect_apply(move |row| {
+        let public = public_of(&s.store_uri().unwrap_or_default());
+        if credentials::user_of(&public).is_none() {
+            return t(gettext(
+                "Put the user into the store address first (tcp://user@host:port) and save it",
+            ));
+        }
+        let password = row.text().to_string();
+        row.set_text("");
+        let (s, t, row) = (s.clone(), t.clone(), row.clone());
+        in_background(
+            move || Keyring.save(&public, &password),
+            move |result| match result {
+                Ok(()) => {
+                    show_saved_password(&row, &s);
+                    t(gettext("Password kept in the keyring"));
+                }
+                Err(e) => t(format!("{e:#}")),
+            },
+        );
+    });
+    let (s, t) = (settings.clone(), toast.clone());
+    controller_row.connect_apply(move |row| {
+        let text = match validate_controller_uri(&row.text()) {
+            Ok(text) => text,
+            Err(e) => return t(e),
+        };
+        let (s, t, row) = (s.clone(), t.clone(), row.clone());
+        in_background(
+            move || credentials::save(&Keyring, &text),
+            move |result| match result {
+                Ok(public) => {
+                    s.set_controller_uri(&public);
+                    row.set_text(&public);
+                }
+                Err(e) => t(format!("{e:#}")),
+            },
+        );
     });
     let (s, row, store_row) = (settings.clone(), controller_row.clone(), store_row.clone());
-    use_pravega.connect_clicked(move |_| match validate_controller_uri(&row.text()) {
-        Ok(uri) => {
-            s.set_controller_uri(&uri);
-            s.set_store_uri(&uri);
-            store_row.set_text(&uri);
-            toast(saved());
-        }
-        Err(e) => toast(e),
+    use_pravega.connect_clicked(move |_| {
+        let text = match validate_controller_uri(&row.text()) {
+            Ok(text) => text,
+            Err(e) => return toast(e),
+        };
+        let (s, t, row, store_row, password) = (
+            s.clone(),
+            toast.clone(),
+            row.clone(),
+            store_row.clone(),
+            password_row.clone(),
+        );
+        in_background(
+            move || credentials::save(&Keyring, &text),
+            move |result| match result {
+                Ok(public) => {
+                    s.set_controller_uri(&public);
+                    s.set_store_uri(&public);
+                    row.set_text(&public);
+                    store_row.set_text(&public);
+                    show_saved_password(&password, &s);
+                    t(saved());
+                }
+                Err(e) => t(format!("{e:#}")),
+            },
+        );
     });
-    window.present();
+    group
+}
+
+/// Titles the password row by whether the keyring holds a password for the saved store's user.
+fn show_saved_password(row: &adw::PasswordEntryRow, settings: &Settings) {
+    let public = public_of(&settings.store_uri().unwrap_or_default());
+    if credentials::user_of(&public).is_none() {
+        row.set_title(&gettext("Password (the store address names no user)"));
+        return;
+    }
+    let row = row.clone();
+    in_background(
+        move || Keyring.lookup(&public),
+        move |found| {
+            row.set_title(&match found {
+                Ok(Some(_)) => gettext("Password (saved in the keyring; type a new one to change it)"),
+                Ok(None) => gettext("Password of the store's user (kept in the keyring)"),
+                Err(e) => {
+                    tracing::warn!(error = %format!("{e:#}"), "cannot ask the keyring for the store password");
+                    gettext("Password (no keyring in this session)")
+                }
+            });
+        },
+    );
 }
 
 /// The installation's signing key for people: its fingerprint and the whole public key (hex). Creates the key

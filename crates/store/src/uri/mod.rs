@@ -76,6 +76,17 @@ impl PravegaAddress {
         format!("{}://{userinfo}{}:{}", self.scheme(), self.host_part(), self.port)
     }
 
+    /// The URI without the password, the user percent-encoded: what may be saved (e.g. in settings) and parsed
+    /// back to the same user and controller, the password kept elsewhere.
+    pub fn public_uri(&self) -> String {
+        let user = self
+            .credentials
+            .as_ref()
+            .map(|(u, _)| format!("{}@", percent_encode(u)))
+            .unwrap_or_default();
+        format!("{}://{user}{}:{}", self.scheme(), self.host_part(), self.port)
+    }
+
     /// The URI for people: scheme, user (never the password), host and port.
     pub fn display_uri(&self) -> String {
         let user = self

@@ -43,6 +43,13 @@ fn credentials_are_kept_for_passing_on_and_never_shown() {
     assert_eq!(uri.connect_string(), "tcp://ad%40min:p%3Ass@ctl:9090");
     assert_eq!(StoreUri::parse(&uri.connect_string()).expect("again"), uri);
     assert!(!format!("{uri:?}").contains("p:ss"));
+    // The public form keeps the user (encoded, so it parses back) and drops the password.
+    let StoreLocation::Pravega(address) = uri.location() else {
+        panic!("not Pravega")
+    };
+    assert_eq!(address.public_uri(), "tcp://ad%40min@ctl:9090");
+    let again = pravega(&address.public_uri());
+    assert_eq!(again.credentials, Some(("ad@min".into(), String::new())));
     let a = pravega("tcp://admin:s%40cret@ctl.example:9091/");
     assert_eq!(a.credentials, Some(("admin".into(), "s@cret".into())));
     assert_eq!(redact("tcp://admin:s3cret@ctl:9090"), "tcp://admin@ctl:9090");
