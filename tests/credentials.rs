@@ -158,6 +158,32 @@ fn log_without_password(log: &Path) -> String {
     logged
 }
 
+/// Waits until `stream` in `store` has `count` key frames indexed (a fixed sleep is not enough: the recorder's
+/// first start on a fresh machine scans the GStreamer registry before it records anything).
+fn wait_for_key_frames(store: &str, stream: &str, count: usize) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let out = Command::new(env!("CARGO_BIN_EXE_hindsight"))
+            .args(["--store", store, "inspect", stream, "--json", "--records"])
+            .env_remove("HINDSIGHT_STORE")
+            .output()
+            .expect("run hindsight inspect");
+        let indexed = serde_json::from_slice::<serde_json::Value>(&out.stdout)
+            .ok()
+            .and_then(|json| json["records"].as_array().map(Vec::len))
+            .unwrap_or(0);
+        if indexed >= count {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{stream} has {indexed} index records after 60 s: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
 /// Waits until the app plays `stream` (which needs the store opened with the right password), then stops it.
 fn plays(mut app: Child, status: &Path, log: &Path, stream: &str) -> serde_json::Value {
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -196,7 +222,7 @@ fn the_store_password_lives_in_the_keyring_not_in_settings_logs_or_status() {
     }
     let server = PrivatePravega::start(Some(&format!("admin:{PASSWORD}")));
     let work = tempfile::tempdir().expect("tempdir");
-    // Three seconds of the test pattern, recorded with the password in the address.
+    // A few seconds of the test pattern, recorded with the password in the address.
     let with_password = server
         .uri()
         .replace("tcp://", &format!("tcp://admin:{PASSWORD}@"));
@@ -208,7 +234,7 @@ fn the_store_password_lives_in_the_keyring_not_in_settings_logs_or_status() {
         .stderr(Stdio::null())
         .spawn()
         .expect("start recording");
-    std::thread::sleep(Duration::from_secs(3));
+    wait_for_key_frames(&with_password, "site/cam1", 3);
     let stopped = interrupt(&mut recorder, Duration::from_secs(30)).expect("the recorder stops");
     assert!(stopped.success(), "recorder exited with {stopped}");
 
@@ -265,6 +291,12 @@ fn the_store_password_lives_in_the_keyring_not_in_settings_logs_or_status() {
     std::thread::sleep(Duration::from_secs(10));
     let alive = app.try_wait().expect("app state").is_none();
     x.screenshot(&work.path().join("no-password.png"));
+    // Preferences (main menu, first item): the password row says the keyring has none for this user.
+    x.click(777, 28, 1);
+    std::thread::sleep(Duration::from_secs(1));
+    x.click(727, 125, 1);
+    std::thread::sleep(Duration::from_secs(2));
+    x.screenshot(&work.path().join("preferences.png"));
     let _ = app.kill();
     let _ = app.wait();
     let logged = log_without_password(&log);

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use gettextrs::gettext;
 use hindsight_store::search;
 use hindsight_store::video::{list_video_streams, summarize, IndexReader};
 use hindsight_store::{Backend, StoreError};
@@ -45,12 +46,24 @@ pub fn wants_thumbnail(shown: Option<&Shown>, offset: u64, recording: bool, now:
     }
 }
 
+/// The store's error as the library shows it. A refused password gets the app's way to give one: the store's
+/// own hint names the store URI and environment variables, which is for the command line.
+fn for_people(e: &StoreError) -> String {
+    match e {
+        StoreError::Unauthenticated(_) => format!(
+            "{e}\n\n{}",
+            gettext("Type the password into Preferences, Store; Hindsight keeps it in the keyring.")
+        ),
+        _ => e.to_string(),
+    }
+}
+
 /// Reads the library (blocking: run it off the main thread). `shown` are the thumbnails the rows have; a store
 /// directory that does not exist yet is an empty library.
 pub fn load(store: &dyn Backend, shown: &HashMap<String, Shown>) -> Result<Listing, String> {
     let names = match list_video_streams(store) {
         Err(StoreError::StoreMissing(_)) => Vec::new(),
-        other => other.map_err(|e| e.to_string())?,
+        other => other.map_err(|e| for_people(&e))?,
     };
     let now = Instant::now();
     let mut listing = Listing {
@@ -81,6 +94,15 @@ pub fn load(store: &dyn Backend, shown: &HashMap<String, Shown>) -> Result<Listi
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refused_password_points_at_the_preferences() {
+        let refused = for_people(&StoreError::Unauthenticated("cannot list scopes: refused".into()));
+        assert!(refused.starts_with("cannot list scopes: refused"), "{refused}");
+        assert!(refused.contains("Preferences"), "{refused}");
+        let other = for_people(&StoreError::Unreachable("cannot connect".into()));
+        assert!(!other.contains("Preferences"), "{other}");
+    }
 
     #[test]
     fn thumbnails_are_renewed_only_when_their_key_frame_changed() {
