@@ -110,6 +110,7 @@ impl KeyringSession {
         self.command(env!("CARGO_BIN_EXE_hindsight"))
             .env("DISPLAY", display)
             .env("GDK_BACKEND", "x11")
+            .env("GSK_RENDERER", "cairo")
             .env("NO_AT_BRIDGE", "1")
             .env("GSETTINGS_BACKEND", "keyfile")
             .env("HINDSIGHT_STATUS_FILE", status)

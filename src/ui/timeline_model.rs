@@ -157,6 +157,16 @@ impl ScrubThrottle {
         None
     }
 
+    /// How long until the kept position may be sought (`None`: nothing is kept). A timer set for this long
+    /// sends it at the interval exactly: waiting for the next motion event or a periodic tick would stretch
+    /// the gap between seeks to up to twice the interval when events come just under it apart.
+    pub fn wait(&self, now: Instant) -> Option<Duration> {
+        self.pending?;
+        Some(self.last_sent.map_or(Duration::ZERO, |last| {
+            self.interval.saturating_sub(now.duration_since(last))
+        }))
+    }
+
     /// True while a position waits to be sought.
     pub fn has_pending(&self) -> bool {
         self.pending.is_some()
@@ -376,6 +386,28 @@ mod tests {
         assert_eq!(th.due(t0 + Duration::from_millis(100)), Some(t(3)));
         assert_eq!(th.due(t0 + Duration::from_millis(300)), None);
         assert_eq!(th.offer(t(4), t0 + Duration::from_millis(400)), Some(t(4)));
+    }
+
+    #[test]
+    fn scrub_throttle_says_when_the_kept_position_may_go() {
+        let mut th = ScrubThrottle::new(Duration::from_millis(60));
+        let t0 = Instant::now();
+        assert_eq!(th.wait(t0), None, "nothing kept");
+        assert_eq!(th.offer(t(1), t0), Some(t(1)));
+        // Motion 50 ms apart: without a timer the next seek would wait for the event at 100 ms.
+        assert_eq!(th.offer(t(2), t0 + Duration::from_millis(50)), None);
+        assert_eq!(
+            th.wait(t0 + Duration::from_millis(50)),
+            Some(Duration::from_millis(10))
+        );
+        assert_eq!(th.due(t0 + Duration::from_millis(60)), Some(t(2)));
+        assert_eq!(th.wait(t0 + Duration::from_millis(60)), None);
+        assert_eq!(th.offer(t(3), t0 + Duration::from_millis(200)), Some(t(3)));
+        assert_eq!(
+            th.offer(t(4), t0 + Duration::from_millis(300)),
+            Some(t(4)),
+            "late: at once"
+        );
     }
 
     #[test]

@@ -281,6 +281,10 @@ impl App {
             .env("HINDSIGHT_STATUS_FILE", &status)
             .envs(env.iter().copied())
             .env("GDK_BACKEND", "x11")
+            // Xvfb has no GPU: GTK's GL renderer would rasterize through Mesa's llvmpipe on both cores (three
+            // quarters of the machine's CPU in a scrub test, the frame clock down to ~19 Hz); a desktop without
+            // a GPU is better served by the cairo renderer, and so are the tests.
+            .env("GSK_RENDERER", "cairo")
             .env("NO_AT_BRIDGE", "1")
             .env_remove("HINDSIGHT_STORE")
             .stdout(Stdio::null())

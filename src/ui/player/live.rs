@@ -1,7 +1,7 @@
 //! The tick and the index: the playhead and the time label, the LIVE badge or "behind live by", the status
 //! report, and the index re-read in the background so the timeline follows a recording.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use gettextrs::gettext;
 use hindsight_store::marks::{self, Marks};
@@ -94,9 +94,7 @@ fn behind_text(status: LiveStatus, was_live: bool) -> Option<String> {
 
 impl PlayerPage {
     pub(super) fn tick(&mut self, w: &PlayerWidgets) {
-        if let Some(t) = self.throttle.due(Instant::now()) {
-            self.seek(w, t);
-        }
+        self.seek_due_scrub(w);
         let Some(player) = &self.player else {
             w.live_badge.set_visible(false);
             w.behind_label.set_visible(false);

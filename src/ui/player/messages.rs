@@ -83,6 +83,8 @@ pub enum PlayerMsg {
     CancelExport,
     /// The timeline is being dragged (`true` once the drag ends).
     Scrub(Timestamp, bool),
+    /// The interval of the drag's kept position has passed: seek it now.
+    ScrubDue,
     /// An engine event for the player opened as `generation`.
     Engine(u64, PlayerEvent),
     /// Refresh the playhead and live state.

@@ -96,6 +96,8 @@ pub struct PlayerPage {
     released_at: Option<Timestamp>,
     /// Key-frame seeks made while dragging.
     drag_seeks: u32,
+    /// A one-shot timer will send the drag's kept position (`PlayerMsg::ScrubDue`).
+    scrub_timer: bool,
     /// Frame times are being read for the timeline's window.
     frames_loading: bool,
     /// What each camera's lane holds, so an index read brings only what was appended since.
@@ -147,6 +149,7 @@ impl Component for PlayerPage {
             hover: Default::default(),
             released_at: None,
             drag_seeks: 0,
+            scrub_timer: false,
             frames_loading: false,
             known_lanes: Vec::new(),
         };
@@ -181,7 +184,11 @@ impl Component for PlayerPage {
             PlayerMsg::ExportClip => self.export_clip(w, root, &sender),
             PlayerMsg::ExportTo(path) => self.export_to(w, path, &sender),
             PlayerMsg::CancelExport => self.cancel_export(),
-            PlayerMsg::Scrub(t, done) => self.scrub(w, t, done),
+            PlayerMsg::Scrub(t, done) => self.scrub(w, t, done, &sender),
+            PlayerMsg::ScrubDue => {
+                self.scrub_timer = false;
+                self.seek_due_scrub(w);
+            }
             PlayerMsg::Engine(generation, event) => self.on_engine(w, generation, event, &sender),
             PlayerMsg::Tick => self.tick(w),
             PlayerMsg::ReloadIndex => self.reload_index(&sender),

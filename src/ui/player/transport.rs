@@ -8,7 +8,7 @@ use hindsight_store::Timestamp;
 use relm4::adw::prelude::*;
 use relm4::ComponentSender;
 
-use super::{PlayerCmd, PlayerPage, PlayerWidgets, NORMAL_SPEED_INDEX};
+use super::{PlayerCmd, PlayerMsg, PlayerPage, PlayerWidgets, NORMAL_SPEED_INDEX};
 use crate::engine::frame_times;
 use crate::ui::localtime::parse_local_time;
 use crate::ui::timeline_model::{TimeWindow, FRAME_TICKS_SPAN};
@@ -116,7 +116,13 @@ impl PlayerPage {
     /// A drag over the timeline: while it moves, the key frame under the pointer (fast, at most one seek per
     /// `SCRUB_INTERVAL`); where it is let go, the exact frame under the pointer, so the image matches the time
     /// shown to the frame.
-    pub(super) fn scrub(&mut self, w: &PlayerWidgets, t: Timestamp, done: bool) {
+    pub(super) fn scrub(
+        &mut self,
+        w: &PlayerWidgets,
+        t: Timestamp,
+        done: bool,
+        sender: &ComponentSender<Self>,
+    ) {
         if done {
             self.throttle.finish();
             self.released_at = Some(t);
@@ -126,7 +132,22 @@ impl PlayerPage {
             }
             return;
         }
-        if let Some(t) = self.throttle.offer(t, Instant::now()) {
+        let now = Instant::now();
+        if let Some(t) = self.throttle.offer(t, now) {
+            self.drag_seeks += 1;
+            self.seek(w, t);
+        } else if let (Some(wait), false) = (self.throttle.wait(now), self.scrub_timer) {
+            self.scrub_timer = true;
+            let input = sender.input_sender().clone();
+            relm4::gtk::glib::timeout_add_local_once(wait, move || {
+                let _ = input.send(PlayerMsg::ScrubDue); // the player is gone: nothing to seek
+            });
+        }
+    }
+
+    /// Seeks the drag's kept position once its interval has passed.
+    pub(super) fn seek_due_scrub(&mut self, w: &PlayerWidgets) {
+        if let Some(t) = self.throttle.due(Instant::now()) {
             self.drag_seeks += 1;
             self.seek(w, t);
         }
