@@ -6,6 +6,7 @@ pub mod export;
 pub mod frame_times;
 pub mod hover;
 pub mod job;
+pub mod library;
 pub mod player;
 pub mod profile;
 pub mod recorder;

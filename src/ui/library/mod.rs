@@ -15,7 +15,9 @@ use relm4::adw::prelude::*;
 use relm4::factory::FactoryVecDeque;
 use relm4::{adw, gtk, Component, ComponentParts, ComponentSender};
 
-use load::{Listing, Shown};
+use crate::engine::library::{self, Shown};
+use crate::engine::thumbnail::Thumbnail;
+use load::Listing;
 pub use row::{LibraryEntry, RowOutput};
 
 /// How often the library re-reads the store; cheap (two index records per stream, thumbnails only when new).
@@ -61,6 +63,10 @@ pub enum LibraryOutput {
 pub enum LibraryCmd {
     /// The store was read.
     Listed(Result<Listing, String>),
+    /// Thumbnails decoded, by stream.
+    Thumbnails(Vec<(String, Thumbnail)>),
+    /// The thumbnails asked for are decoded (or failed).
+    ThumbnailsDone,
 }
 
 /// The library's state.
@@ -69,6 +75,8 @@ pub struct LibraryPage {
     view: View,
     entries: FactoryVecDeque<LibraryEntry>,
     loading: bool,
+    /// Thumbnails are being decoded in the background.
+    decoding: bool,
     on_wall: Vec<String>,
     thumbnails: HashMap<String, (Shown, gtk::gdk::Texture)>,
     /// The last listing, to mark rows again when the wall changes without a re-read.
@@ -162,6 +170,7 @@ impl Component for LibraryPage {
             view: View::Loading,
             entries,
             loading: false,
+            decoding: false,
             on_wall: Vec::new(),
             thumbnails: HashMap::new(),
             listed: Vec::new(),
@@ -213,12 +222,11 @@ impl Component for LibraryPage {
     }
 
     fn update_cmd(&mut self, msg: LibraryCmd, sender: ComponentSender<Self>, _root: &Self::Root) {
-        let LibraryCmd::Listed(result) = msg;
-        self.loading = false;
-        match result {
-            Ok(listing) => {
+        let result = match msg {
+            LibraryCmd::Listed(result) => result,
+            LibraryCmd::Thumbnails(decoded) => {
                 let now = Instant::now();
-                for (name, t) in listing.thumbnails {
+                for (name, t) in decoded {
                     let texture = t.texture();
                     let shown = Shown {
                         offset: t.record.offset,
@@ -226,8 +234,33 @@ impl Component for LibraryPage {
                     };
                     self.thumbnails.insert(name, (shown, texture));
                 }
+                self.show(self.listed.clone());
+                return;
+            }
+            LibraryCmd::ThumbnailsDone => {
+                self.decoding = false;
+                return;
+            }
+        };
+        self.loading = false;
+        match result {
+            Ok(listing) => {
+                // The rows first; their pictures follow as they are decoded (a new listing while that runs
+                // asks again for what is still missing).
+                if !listing.wanted.is_empty() && !self.decoding {
+                    self.decoding = true;
+                    let (store, wanted) = (self.store.clone(), listing.wanted);
+                    sender.spawn_command(move |out| {
+                        library::decode_thumbnails(store.as_ref(), wanted, |batch| {
+                            // The page is gone when this fails: nobody to show the pictures to.
+                            let _ = out.send(LibraryCmd::Thumbnails(batch));
+                        });
+                        let _ = out.send(LibraryCmd::ThumbnailsDone);
+                    });
+                }
                 let names: Vec<String> = listing.entries.iter().map(|e| e.name.clone()).collect();
-                self.thumbnails.retain(|k, _| names.contains(k));
+                let listed: std::collections::HashSet<&String> = names.iter().collect();
+                self.thumbnails.retain(|k, _| listed.contains(k));
                 self.view = if names.is_empty() {
                     View::Empty
                 } else {
@@ -253,11 +286,20 @@ impl LibraryPage {
         }
         self.listed = list.clone();
         let mut guard = self.entries.guard();
-        let current: Vec<LibraryEntry> = guard.iter().cloned().collect();
-        if current != list {
+        let same_rows = guard.len() == list.len() && guard.iter().zip(&list).all(|(a, b)| a.same_text(b));
+        if !same_rows {
             guard.clear();
             for entry in list {
                 guard.push_back(entry);
+            }
+            return;
+        }
+        // Only pictures changed: those rows are updated in place rather than every row rebuilt.
+        for (i, entry) in list.into_iter().enumerate() {
+            if guard.get(i).is_some_and(|row| row.thumbnail != entry.thumbnail) {
+                if let Some(row) = guard.get_mut(i) {
+                    row.thumbnail = entry.thumbnail;
+                }
             }
         }
     }

@@ -47,6 +47,25 @@ impl LibraryEntry {
         }
     }
 
+    /// The same row apart from its picture: everything the row's text and buttons show is equal.
+    pub fn same_text(&self, other: &LibraryEntry) -> bool {
+        (
+            &self.name,
+            &self.span,
+            &self.size,
+            self.recording,
+            self.sealed,
+            self.on_wall,
+        ) == (
+            &other.name,
+            &other.span,
+            &other.size,
+            other.recording,
+            other.sealed,
+            other.on_wall,
+        )
+    }
+
     /// Builds the entry with local-time labels.
     pub fn local(summary: &VideoSummary) -> Self {
         Self::new(summary, localtime::format)
@@ -80,6 +99,8 @@ impl FactoryComponent for LibraryEntry {
             set_activatable: true,
             set_tooltip_text: Some(&self.name),
             add_prefix = &gtk::Picture {
+                // Watched: a picture decoded after the row was made is put into the row in place.
+                #[watch]
                 set_paintable: self.thumbnail.as_ref(),
                 set_content_fit: gtk::ContentFit::Cover,
                 set_size_request: (THUMB_SIZE.0, THUMB_SIZE.1),
@@ -147,5 +168,16 @@ mod tests {
         let e = LibraryEntry::new(&summary(Some(false), false), |_| unreachable!());
         assert!(!e.recording);
         assert_eq!(e.span, "No key frames recorded yet");
+    }
+
+    #[test]
+    fn rows_differing_only_in_their_picture_have_the_same_text() {
+        let a = LibraryEntry::new(&summary(Some(true), true), |t| format!("t{}", t.nanos()));
+        let mut b = a.clone();
+        assert!(a.same_text(&b));
+        b.on_wall = true;
+        assert!(!a.same_text(&b), "the wall button changes");
+        let c = LibraryEntry::new(&summary(Some(false), true), |t| format!("t{}", t.nanos()));
+        assert!(!a.same_text(&c), "recording stopped");
     }
 }
