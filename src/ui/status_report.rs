@@ -231,7 +231,7 @@ fn path() -> Option<&'static PathBuf> {
         .as_ref()
 }
 
-/// `view` names what is shown (`player`, `wall` or `case`); the report's fields stay at the top level. An open
+/// `view` names what is shown (`library`, `player`, `wall` or `case`); the report's fields stay at the top level. An open
 /// case window's verdict rides along with the view behind it.
 #[derive(Serialize)]
 struct Tagged<'a, T: Serialize> {
@@ -260,6 +260,26 @@ fn write_tagged<T: Serialize>(view: &str, report: &T) {
 /// Writes the player's status if the hook is enabled; failures are logged, never shown.
 pub fn write(status: &Status<'_>) {
     write_tagged("player", status);
+}
+
+/// What the library shows.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct LibraryReport {
+    /// The streams listed, in order, as the filter leaves them.
+    pub shown: Vec<String>,
+    /// Of those, the rows that have their picture.
+    pub thumbnails: usize,
+    /// Streams in the store.
+    pub total: usize,
+    /// The filter box's text.
+    pub filter: String,
+    /// Where the filter box is, `[x, y, width, height]` in the window.
+    pub filter_rect: Option<[i32; 4]>,
+}
+
+/// Writes the library's status if the hook is enabled.
+pub fn write_library(report: &LibraryReport) {
+    write_tagged("library", report);
 }
 
 /// Writes the wall's status if the hook is enabled.

@@ -117,6 +117,12 @@ impl PrivateDisplay {
         self.click(x, y, count);
     }
 
+    /// Types `text` into the focused widget (key events reach GTK when the app runs on a session bus, as
+    /// `make test` runs it).
+    pub fn type_text(&self, text: &str) {
+        self.xdotool(&["type", "--delay", "80", text]);
+    }
+
     /// Presses and releases a key (an X keysym name such as `Escape`) in the window under the pointer.
     pub fn key(&self, keysym: &str) {
         self.xdotool(&["key", "--clearmodifiers", keysym]);

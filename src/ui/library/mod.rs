@@ -2,6 +2,7 @@
 //! state, refreshed every few seconds in the background; empty and error states. A row opens the stream in the
 //! player, or puts it on the wall.
 
+mod filter;
 mod load;
 mod row;
 
@@ -17,6 +18,7 @@ use relm4::{adw, gtk, Component, ComponentParts, ComponentSender};
 
 use crate::engine::library::{self, Shown};
 use crate::engine::thumbnail::Thumbnail;
+use crate::ui::status_report;
 use load::Listing;
 pub use row::{LibraryEntry, RowOutput};
 
@@ -43,6 +45,8 @@ pub enum LibraryMsg {
     Row(RowOutput),
     /// The empty page's button.
     RecordTestPattern,
+    /// The filter box's text changed.
+    Filter(String),
 }
 
 /// What the library tells the window.
@@ -81,6 +85,12 @@ pub struct LibraryPage {
     thumbnails: HashMap<String, (Shown, gtk::gdk::Texture)>,
     /// The last listing, to mark rows again when the wall changes without a re-read.
     listed: Vec<LibraryEntry>,
+    /// What the filter box holds: rows whose names lack one of its words are hidden.
+    filter: String,
+    /// The list's heading ("Streams", or how many the filter shows).
+    heading: String,
+    /// The filter box, for the status report's place of it.
+    filter_entry: gtk::SearchEntry,
 }
 
 #[relm4::component(pub)]
@@ -127,10 +137,23 @@ impl Component for LibraryPage {
                     gtk::Box {
                         set_orientation: gtk::Orientation::Vertical,
                         set_spacing: 12,
-                        gtk::Label {
-                            set_label: &gettext("Streams"),
-                            set_halign: gtk::Align::Start,
-                            add_css_class: "heading",
+                        gtk::Box {
+                            set_spacing: 12,
+                            gtk::Label {
+                                #[watch]
+                                set_label: &model.heading,
+                                set_halign: gtk::Align::Start,
+                                set_hexpand: true,
+                                add_css_class: "heading",
+                            },
+                            #[name = "filter_entry"]
+                            gtk::SearchEntry {
+                                set_placeholder_text: Some(&gettext("Filter by name")),
+                                set_width_chars: 24,
+                                connect_search_changed[sender] => move |entry| {
+                                    sender.input(LibraryMsg::Filter(entry.text().to_string()));
+                                },
+                            },
                         },
                         #[local_ref]
                         entry_list -> gtk::ListBox {
@@ -165,7 +188,7 @@ impl Component for LibraryPage {
         let entries = FactoryVecDeque::builder()
             .launch(gtk::ListBox::default())
             .forward(sender.input_sender(), LibraryMsg::Row);
-        let model = LibraryPage {
+        let mut model = LibraryPage {
             store,
             view: View::Loading,
             entries,
@@ -174,9 +197,13 @@ impl Component for LibraryPage {
             on_wall: Vec::new(),
             thumbnails: HashMap::new(),
             listed: Vec::new(),
+            filter: String::new(),
+            heading: gettext("Streams"),
+            filter_entry: gtk::SearchEntry::new(),
         };
         let entry_list = model.entries.widget();
         let widgets = view_output!();
+        model.filter_entry = widgets.filter_entry.clone();
         let input = sender.input_sender().clone();
         gtk::glib::timeout_add_local(REFRESH_INTERVAL, move || {
             // The page is gone when the channel is closed; stop the timer then.
@@ -190,7 +217,7 @@ impl Component for LibraryPage {
         ComponentParts { model, widgets }
     }
 
-    fn update(&mut self, msg: LibraryMsg, sender: ComponentSender<Self>, _root: &Self::Root) {
+    fn update(&mut self, msg: LibraryMsg, sender: ComponentSender<Self>, root: &Self::Root) {
         match msg {
             LibraryMsg::Refresh => {
                 if self.loading {
@@ -218,10 +245,15 @@ impl Component for LibraryPage {
             LibraryMsg::RecordTestPattern => {
                 let _ = sender.output(LibraryOutput::RecordTestPattern);
             }
+            LibraryMsg::Filter(text) => {
+                self.filter = text;
+                self.show(self.listed.clone());
+                self.report(root);
+            }
         }
     }
 
-    fn update_cmd(&mut self, msg: LibraryCmd, sender: ComponentSender<Self>, _root: &Self::Root) {
+    fn update_cmd(&mut self, msg: LibraryCmd, sender: ComponentSender<Self>, root: &Self::Root) {
         let result = match msg {
             LibraryCmd::Listed(result) => result,
             LibraryCmd::Thumbnails(decoded) => {
@@ -235,6 +267,7 @@ impl Component for LibraryPage {
                     self.thumbnails.insert(name, (shown, texture));
                 }
                 self.show(self.listed.clone());
+                self.report(root);
                 return;
             }
             LibraryCmd::ThumbnailsDone => {
@@ -267,6 +300,7 @@ impl Component for LibraryPage {
                     View::Library
                 };
                 self.show(listing.entries);
+                self.report(root);
                 let _ = sender.output(LibraryOutput::Listed(names));
             }
             Err(e) => {
@@ -278,6 +312,26 @@ impl Component for LibraryPage {
 }
 
 impl LibraryPage {
+    /// Writes what the library shows to the status report, while the library is the page on screen (hidden
+    /// behind the player or the wall, it leaves the report to them).
+    fn report(&self, root: &gtk::Stack) {
+        if !root.is_mapped() {
+            return;
+        }
+        let shown: Vec<&LibraryEntry> = self
+            .listed
+            .iter()
+            .filter(|e| filter::matches(&self.filter, &e.name))
+            .collect();
+        status_report::write_library(&status_report::LibraryReport {
+            shown: shown.iter().map(|e| e.name.clone()).collect(),
+            thumbnails: shown.iter().filter(|e| e.thumbnail.is_some()).count(),
+            total: self.listed.len(),
+            filter: self.filter.clone(),
+            filter_rect: status_report::rect_of(&self.filter_entry),
+        });
+    }
+
     /// Shows `list` with thumbnails and wall marks, replacing the rows only when something changed.
     fn show(&mut self, mut list: Vec<LibraryEntry>) {
         for e in &mut list {
@@ -285,6 +339,9 @@ impl LibraryPage {
             e.thumbnail = self.thumbnails.get(&e.name).map(|(_, t)| t.clone());
         }
         self.listed = list.clone();
+        let total = list.len();
+        list.retain(|e| filter::matches(&self.filter, &e.name));
+        self.heading = filter::heading(list.len(), total);
         let mut guard = self.entries.guard();
         let same_rows = guard.len() == list.len() && guard.iter().zip(&list).all(|(a, b)| a.same_text(b));
         if !same_rows {
