@@ -152,10 +152,20 @@ impl VideoWriter {
             }
             n -= 1;
         }
+        // The records at or after the scan start (usually the last one or two), to tell which scanned frames
+        // already have theirs.
+        let mut known = Vec::new();
+        let mut k = n.saturating_sub(1).max(first);
+        while k < end {
+            known.push(index_reader.record(k)?);
+            k += 1;
+        }
         let mut data_reader = backend.reader(&self.names.data)?;
         let mut pos = scan_from;
         let mut header = [0u8; FRAME_HEADER_LEN];
         let mut last_ts = None;
+        let mut unindexed = Vec::new();
+        let mut discontinuity = false;
         while pos < data_info.tail {
             if !read_exact_at(data_reader.as_mut(), pos, &mut header)? {
                 break;
@@ -168,6 +178,22 @@ impl VideoWriter {
             }
             if !h.timestamp.is_unknown() {
                 last_ts = Some(h.timestamp);
+            }
+            discontinuity |= h.flags.discontinuity();
+            if h.flags.include_in_index() {
+                let has_record = known.iter().any(|r| {
+                    r.offset == pos
+                        && r.timestamp == h.timestamp
+                        && r.is_seek_target() == h.flags.random_access()
+                });
+                if !has_record {
+                    unindexed.push(IndexRecord {
+                        flags: Flags::new(false, h.flags.random_access(), discontinuity),
+                        timestamp: h.timestamp,
+                        offset: pos,
+                    });
+                }
+                discontinuity = false;
             }
             pos += h.frame_len() as u64;
         }
@@ -192,6 +218,18 @@ impl VideoWriter {
         if keep > first {
             let rec = index_reader.record(keep - 1)?;
             last_ts = Some(last_ts.map_or(rec.timestamp, |t: Timestamp| t.max(rec.timestamp)));
+        }
+        // A writer killed between a whole frame and its index record left a frame flagged for the index that
+        // no record points at: readers that start from the index would never see it, and a resuming pipeline
+        // (which asks how far the data got) would not write it again. Write the records it would have.
+        unindexed.retain(|r| r.offset < data_tail);
+        if !unindexed.is_empty() {
+            tracing::warn!(stream = %self.names.index, added = unindexed.len(), "indexing frames a crash left without records");
+            self.data.sync()?;
+            for rec in &unindexed {
+                self.index.append(&rec.encode())?;
+            }
+            self.index.sync()?;
         }
         self.last_timestamp = last_ts;
         Ok(())

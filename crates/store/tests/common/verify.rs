@@ -58,6 +58,7 @@ pub fn verify(store: &EmbeddedStore, cam: &StreamName, check_payloads_from: u64)
     );
     let (_, records) = index.read_all().expect("read index");
     let mut previous = Timestamp::MIN;
+    let mut indexed_frames = Vec::new();
     for rec in &records {
         assert!(
             rec.timestamp >= previous,
@@ -77,6 +78,9 @@ pub fn verify(store: &EmbeddedStore, cam: &StreamName, check_payloads_from: u64)
                     own_frame || end_record,
                     "record {rec:?} does not fit the frame there: {h:?}"
                 );
+                if own_frame {
+                    indexed_frames.push(rec.offset);
+                }
             }
             Err(_) => assert!(
                 rec.offset == info.tail && !rec.is_seek_target(),
@@ -85,6 +89,15 @@ pub fn verify(store: &EmbeddedStore, cam: &StreamName, check_payloads_from: u64)
                 info.tail
             ),
         }
+    }
+
+    // Every frame flagged for the index has its record, even when the writer died between the two: readers
+    // that start from the index would not see it otherwise.
+    for (start, h) in starts.iter().zip(&headers) {
+        assert!(
+            !h.flags.include_in_index() || indexed_frames.contains(start),
+            "the frame at {start} is flagged for the index but has no record ({h:?})"
+        );
     }
 
     // A video reader gets the same frames, never an error.
