@@ -59,6 +59,11 @@ pub trait ByteReader: Send {
     fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> Result<usize>;
     /// Current head, tail and state.
     fn info(&mut self) -> Result<StreamInfo>;
+    /// Current head and tail only, as cheaply as the backend can tell them (searches ask for them on every
+    /// seek; the state in [`ByteReader::info`] costs more).
+    fn extent(&mut self) -> Result<(u64, u64)> {
+        self.info().map(|i| (i.head, i.tail))
+    }
     /// Blocks until the stream extends beyond `offset`, it is sealed, `deadline` passes or `interrupt` fires.
     fn wait_beyond(&mut self, offset: u64, deadline: Instant, interrupt: &Interrupt) -> Result<WaitOutcome>;
 }

@@ -41,9 +41,15 @@ impl IndexSource for SliceIndex<'_> {
 /// A record together with its number.
 pub type Numbered = (u64, IndexRecord);
 
-/// The last record number whose timestamp is `<= t`, by binary search.
-fn last_at_or_before(src: &mut dyn IndexSource, t: Timestamp) -> Result<Option<u64>> {
-    let (mut lo, mut hi) = src.bounds()?;
+/// The last record number within `(first, end)` whose timestamp is `<= t`, by binary search. The bounds are
+/// asked once per search by its caller: on a store each answer costs a look at the stream's files or a round
+/// trip to the server.
+fn last_at_or_before(
+    src: &mut dyn IndexSource,
+    (first, end): (u64, u64),
+    t: Timestamp,
+) -> Result<Option<u64>> {
+    let (mut lo, mut hi) = (first, end);
     // Invariant: records before lo are <= t, records at or after hi are > t.
     while lo < hi {
         let mid = lo + (hi - lo) / 2;
@@ -53,22 +59,21 @@ fn last_at_or_before(src: &mut dyn IndexSource, t: Timestamp) -> Result<Option<u
             hi = mid;
         }
     }
-    let (first, _) = src.bounds()?;
     Ok(if lo > first { Some(lo - 1) } else { None })
 }
 
 /// The random-access record at or before `t`: where to start decoding to show time `t`.
 pub fn seek_target_at_or_before(src: &mut dyn IndexSource, t: Timestamp) -> Result<Option<Numbered>> {
-    let Some(mut n) = last_at_or_before(src, t)? else {
+    let bounds = src.bounds()?;
+    let Some(mut n) = last_at_or_before(src, bounds, t)? else {
         return Ok(None);
     };
-    let (first, _) = src.bounds()?;
     loop {
         let rec = src.record(n)?;
         if rec.is_seek_target() {
             return Ok(Some((n, rec)));
         }
-        if n == first {
+        if n == bounds.0 {
             return Ok(None);
         }
         n -= 1;
@@ -77,8 +82,17 @@ pub fn seek_target_at_or_before(src: &mut dyn IndexSource, t: Timestamp) -> Resu
 
 /// The first record (of any kind) with timestamp `>= t`.
 pub fn first_at_or_after(src: &mut dyn IndexSource, t: Timestamp) -> Result<Option<Numbered>> {
-    let (first, end) = src.bounds()?;
-    let n = match last_at_or_before(src, t)? {
+    let bounds = src.bounds()?;
+    first_at_or_after_in(src, bounds, t)
+}
+
+fn first_at_or_after_in(
+    src: &mut dyn IndexSource,
+    bounds: (u64, u64),
+    t: Timestamp,
+) -> Result<Option<Numbered>> {
+    let (first, end) = bounds;
+    let n = match last_at_or_before(src, bounds, t)? {
         Some(n) if src.record(n)?.timestamp == t => {
             // Step back over equal timestamps to the first of them.
             let mut k = n;
@@ -99,11 +113,11 @@ pub fn first_at_or_after(src: &mut dyn IndexSource, t: Timestamp) -> Result<Opti
 
 /// The first random-access record with timestamp `>= t`.
 pub fn seek_target_at_or_after(src: &mut dyn IndexSource, t: Timestamp) -> Result<Option<Numbered>> {
-    let Some((mut n, _)) = first_at_or_after(src, t)? else {
+    let bounds = src.bounds()?;
+    let Some((mut n, _)) = first_at_or_after_in(src, bounds, t)? else {
         return Ok(None);
     };
-    let (_, end) = src.bounds()?;
-    while n < end {
+    while n < bounds.1 {
         let rec = src.record(n)?;
         if rec.is_seek_target() {
             return Ok(Some((n, rec)));
@@ -218,29 +232,45 @@ mod tests {
         );
     }
 
-    /// Counts reads, to show the search is logarithmic.
-    struct Counting<'a>(SliceIndex<'a>, u64);
+    /// Counts record reads and bounds asked, to show the search is logarithmic and asks the bounds once.
+    struct Counting<'a> {
+        index: SliceIndex<'a>,
+        reads: u64,
+        bounds: u64,
+    }
     impl IndexSource for Counting<'_> {
         fn bounds(&mut self) -> Result<(u64, u64)> {
-            self.0.bounds()
+            self.bounds += 1;
+            self.index.bounds()
         }
         fn record(&mut self, n: u64) -> Result<IndexRecord> {
-            self.1 += 1;
-            self.0.record(n)
+            self.reads += 1;
+            self.index.record(n)
         }
     }
 
     #[test]
-    fn search_reads_logarithmically_many_records() {
+    fn search_reads_logarithmically_many_records_and_asks_the_bounds_once() {
         let recs: Vec<IndexRecord> = (1..=1_000_000u64).map(|i| rec(i * 3, i % 4 != 0)).collect();
-        let mut src = Counting(
-            SliceIndex {
-                first: 0,
-                records: &recs,
-            },
-            0,
-        );
-        seek_target_at_or_before(&mut src, Timestamp::from_nanos(2_000_000)).expect("search");
-        assert!(src.1 <= 25, "{} reads", src.1);
+        let searches: [(&str, SearchFn); 3] = [
+            ("seek target at or before", seek_target_at_or_before),
+            ("first at or after", first_at_or_after),
+            ("seek target at or after", seek_target_at_or_after),
+        ];
+        for (what, search) in searches {
+            let mut src = Counting {
+                index: SliceIndex {
+                    first: 0,
+                    records: &recs,
+                },
+                reads: 0,
+                bounds: 0,
+            };
+            search(&mut src, Timestamp::from_nanos(2_000_000)).expect("search");
+            assert!(src.reads <= 25, "{what}: {} reads", src.reads);
+            assert_eq!(src.bounds, 1, "{what}: asked the bounds {} times", src.bounds);
+        }
     }
+
+    type SearchFn = fn(&mut dyn IndexSource, Timestamp) -> Result<Option<Numbered>>;
 }

@@ -252,6 +252,7 @@ impl Backend for EmbeddedStore {
             segments: Vec::new(),
             open: None,
             inotify: None,
+            head: Default::default(),
         }))
     }
 }
@@ -347,6 +348,42 @@ mod tests {
         // The writer goes on after truncation.
         w.append(&[99; 5]).expect("append after truncate");
         assert_eq!(store.info(&name).expect("info").tail, 605);
+    }
+
+    /// A reader that keeps reading while the head moves sees every truncation at once, whether the marker
+    /// was just replaced (its file times too fresh to trust) or long settled; its extent follows rolls.
+    #[test]
+    fn a_reader_sees_each_truncation_and_every_roll() {
+        let (_d, store, name) = store();
+        let mut w = store.writer(&name).expect("writer");
+        for i in 0..20u8 {
+            w.append(&[i; 30]).expect("append");
+        }
+        let mut r = store.reader(&name).expect("reader");
+        assert_eq!(r.extent().expect("extent"), (0, 600));
+        assert_eq!(read_all(r.as_mut(), 0).len(), 600);
+        for (cut, settle) in [(90, false), (120, false), (300, true), (330, true), (360, false)] {
+            if settle {
+                std::thread::sleep(Duration::from_millis(150));
+                // The settled marker is cached now.
+                r.read_at(cut - 1, &mut [0u8; 1]).expect("read above the head");
+            }
+            store.truncate_before(&name, cut).expect("truncate");
+            match r.read_at(cut - 1, &mut [0u8; 1]) {
+                Err(StoreError::Truncated { head, .. }) => assert_eq!(head, cut),
+                other => panic!("after truncating at {cut}: {other:?}"),
+            }
+            assert_eq!(r.extent().expect("extent").0, cut);
+        }
+        // Appends past several segment rolls: the extent follows them without listing the directory.
+        for i in 0..10u8 {
+            w.append(&[i; 45]).expect("append");
+        }
+        assert_eq!(r.extent().expect("extent"), (360, 1050));
+        assert_eq!(r.extent().expect("extent"), (store.info(&name).expect("info").head, 1050));
+        // A repair cuts the tail back, into an earlier segment.
+        w.truncate_tail(700).expect("truncate tail");
+        assert_eq!(r.extent().expect("extent"), (360, 700));
     }
 
     #[test]

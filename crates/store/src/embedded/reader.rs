@@ -26,6 +26,47 @@ pub(super) struct EmbeddedReader {
     /// The most recently read segment, kept open.
     pub(super) open: Option<(u64, File)>,
     pub(super) inotify: Option<Inotify>,
+    /// The head marker as last read.
+    pub(super) head: HeadCache,
+}
+
+/// The head marker as last read, and which file it was read from. A truncation writes a new marker and
+/// renames it over the old one, so an unchanged file (inode, size, change times) means an unchanged head: a
+/// reader checks the head on every read with one `stat` instead of opening and reading the marker.
+#[derive(Debug, Default)]
+pub(super) struct HeadCache {
+    /// `None`: not read yet, or the marker was too fresh to trust its file times.
+    stamp: Option<MarkerStamp>,
+    head: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct MarkerStamp {
+    ino: u64,
+    size: u64,
+    mtime_ns: i128,
+    ctime_ns: i128,
+}
+
+impl MarkerStamp {
+    fn of(meta: &std::fs::Metadata) -> Self {
+        use std::os::unix::fs::MetadataExt;
+        MarkerStamp {
+            ino: meta.ino(),
+            size: meta.size(),
+            mtime_ns: meta.mtime() as i128 * 1_000_000_000 + meta.mtime_nsec() as i128,
+            ctime_ns: meta.ctime() as i128 * 1_000_000_000 + meta.ctime_nsec() as i128,
+        }
+    }
+
+    /// File times tick coarsely (a few ms): a marker replaced twice within one tick, its new file reusing
+    /// the inode of the one cached, would look unchanged. A marker changed that recently is read again.
+    fn settled(&self) -> bool {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as i128);
+        now - self.ctime_ns.max(self.mtime_ns) > 100_000_000
+    }
 }
 
 impl EmbeddedReader {
@@ -35,6 +76,62 @@ impl EmbeddedReader {
         }
         self.segments = list_segments(&self.dir)?;
         Ok(())
+    }
+
+    /// The current head: from the cache while the marker file is unchanged.
+    fn current_head(&mut self) -> Result<u64> {
+        let path = self.dir.join(HEAD_FILE);
+        let stamp = match std::fs::metadata(&path) {
+            Ok(meta) => MarkerStamp::of(&meta),
+            // No truncation yet.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                self.head = HeadCache::default();
+                return Ok(0);
+            }
+            Err(e) => return Err(io_err("stat", &path)(e)),
+        };
+        if self.head.stamp == Some(stamp) {
+            return Ok(self.head.head);
+        }
+        // Stat before reading: a marker replaced in between leaves the old stamp cached, so the next call
+        // reads again, never the other way round.
+        let head = read_head(&self.dir)?;
+        self.head = HeadCache {
+            stamp: stamp.settled().then_some(stamp),
+            head,
+        };
+        Ok(head)
+    }
+
+    /// The tail, from the segments already known: the last one's size, following rolls (a new segment starts
+    /// exactly at the tail, named by its offset). Two `stat`s instead of listing the directory.
+    fn current_tail(&mut self, head: u64) -> Result<u64> {
+        if self.segments.is_empty() {
+            self.refresh()?;
+        }
+        let mut relisted = false;
+        loop {
+            let Some(&last) = self.segments.last() else {
+                return Ok(head);
+            };
+            let path = segment_path(&self.dir, last);
+            match std::fs::metadata(&path) {
+                Ok(meta) => {
+                    let end = last + meta.len();
+                    if end > last && segment_path(&self.dir, end).exists() {
+                        self.segments.push(end);
+                        continue;
+                    }
+                    return Ok(end.max(head));
+                }
+                // Cut off by a repair or deleted by a truncation: list again, once.
+                Err(e) if e.kind() == io::ErrorKind::NotFound && !relisted => {
+                    self.refresh()?;
+                    relisted = true;
+                }
+                Err(e) => return Err(io_err("stat", &path)(e)),
+            }
+        }
     }
 
     fn segment_for(&self, offset: u64) -> Option<(usize, u64)> {
@@ -84,13 +181,17 @@ impl ByteReader for EmbeddedReader {
         if buf.is_empty() {
             return Ok(0);
         }
-        let head = read_head(&self.dir).map_err(|e| {
-            if self.dir.is_dir() {
-                e
-            } else {
-                StoreError::NotFound(self.name.clone())
+        let n = match self.try_read(offset, buf)? {
+            Some(n) => n,
+            None => {
+                // The listing may be stale: a new segment, or segments deleted by truncation.
+                self.refresh()?;
+                self.try_read(offset, buf)?.unwrap_or(0)
             }
-        })?;
+        };
+        // Checked after reading: a truncation that raced the read may have freed the bytes just read (an open
+        // segment reads zeros where its blocks were punched out), and its marker is written before that.
+        let head = self.current_head()?;
         if offset < head {
             return Err(StoreError::Truncated {
                 stream: self.name.clone(),
@@ -98,23 +199,13 @@ impl ByteReader for EmbeddedReader {
                 head,
             });
         }
-        if let Some(n) = self.try_read(offset, buf)? {
-            return Ok(n);
-        }
-        // The listing may be stale: a new segment, or segments deleted by truncation.
-        self.refresh()?;
-        if let Some(n) = self.try_read(offset, buf)? {
-            return Ok(n);
-        }
-        let head = read_head(&self.dir)?;
-        if offset < head {
-            return Err(StoreError::Truncated {
-                stream: self.name.clone(),
-                offset,
-                head,
-            });
-        }
-        Ok(0)
+        Ok(n)
+    }
+
+    fn extent(&mut self) -> Result<(u64, u64)> {
+        let head = self.current_head()?;
+        let tail = self.current_tail(head)?;
+        Ok((head, tail))
     }
 
     fn info(&mut self) -> Result<StreamInfo> {

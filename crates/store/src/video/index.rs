@@ -100,8 +100,8 @@ impl IndexReader {
 
 impl IndexSource for IndexReader {
     fn bounds(&mut self) -> Result<(u64, u64)> {
-        let info = self.reader.info()?;
-        Ok((info.head.div_ceil(REC), info.tail / REC))
+        let (head, tail) = self.reader.extent()?;
+        Ok((head.div_ceil(REC), tail / REC))
     }
 
     fn record(&mut self, n: u64) -> Result<IndexRecord> {
