@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use anyhow::Context;
-use hindsight_store::video::{list_video_streams, summarize, VideoSummary};
+use hindsight_store::video::{list_video_streams, summarize_many, VideoSummary};
 use hindsight_store::{Backend, StoreError};
 use serde::Serialize;
 
@@ -58,8 +58,8 @@ pub fn run(store: &dyn Backend, default_store: bool, json: bool, out: &mut dyn W
         other => other.with_context(|| format!("cannot list streams in {}", store.uri()))?,
     };
     let mut rows = Vec::with_capacity(names.len());
-    for name in &names {
-        let summary = summarize(store, name).with_context(|| format!("cannot read stream {name}"))?;
+    for (name, summary) in names.iter().zip(summarize_many(store, &names)) {
+        let summary = summary.with_context(|| format!("cannot read stream {name}"))?;
         rows.push(Row::from(&summary));
     }
     if json {

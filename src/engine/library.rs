@@ -8,8 +8,8 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 use hindsight_store::format::IndexRecord;
-use hindsight_store::search;
 use hindsight_store::video::{list_video_streams, summarize, IndexReader, VideoSummary};
+use hindsight_store::{fan_out, search};
 use hindsight_store::{Backend, StoreError, StreamName};
 
 use crate::engine::thumbnail::{self, Thumbnail};
@@ -85,21 +85,24 @@ pub fn list(store: &dyn Backend, shown: &HashMap<String, Shown>) -> Result<Listi
         summaries: Vec::with_capacity(names.len()),
         wanted: Vec::new(),
     };
-    for name in names {
-        let failed = |error| {
+    // Each stream's summary and newest key frame, a few streams at once: on Pravega each is round trips.
+    let read = fan_out::map_concurrently(&names, fan_out::LISTING_CONCURRENCY, |name| {
+        let summary = summarize(store, name)?;
+        let newest =
+            IndexReader::open(store, name).and_then(|mut index| search::last_seek_target(&mut index))?;
+        Ok((summary, newest))
+    });
+    for (name, read) in names.into_iter().zip(read) {
+        let (summary, newest) = read.map_err(|error| {
             Box::new(ListError {
                 stream: Some(name.clone()),
                 error,
             })
-        };
-        let summary = summarize(store, &name).map_err(failed)?;
-        let newest = IndexReader::open(store, &name)
-            .and_then(|mut index| search::last_seek_target(&mut index))
-            .map_err(failed)?;
+        })?;
         if let Some((_, record)) = newest {
             let recording = summary.data.writer_active == Some(true);
             if wants_thumbnail(shown.get(&name.to_string()), record.offset, recording, now) {
-                listing.wanted.push((name.clone(), record));
+                listing.wanted.push((name, record));
             }
         }
         listing.summaries.push(summary);

@@ -16,6 +16,7 @@ pub mod copy;
 pub mod embedded;
 pub mod error;
 pub mod evidence;
+pub mod fan_out;
 pub mod fmp4;
 pub mod format;
 pub mod hls;

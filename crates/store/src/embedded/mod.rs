@@ -380,7 +380,10 @@ mod tests {
             w.append(&[i; 45]).expect("append");
         }
         assert_eq!(r.extent().expect("extent"), (360, 1050));
-        assert_eq!(r.extent().expect("extent"), (store.info(&name).expect("info").head, 1050));
+        assert_eq!(
+            r.extent().expect("extent"),
+            (store.info(&name).expect("info").head, 1050)
+        );
         // A repair cuts the tail back, into an earlier segment.
         w.truncate_tail(700).expect("truncate tail");
         assert_eq!(r.extent().expect("extent"), (360, 700));

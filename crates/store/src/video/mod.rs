@@ -149,6 +149,14 @@ pub fn written_until(backend: &dyn Backend, name: &StreamName) -> Result<Option<
     })
 }
 
+/// The summaries of many streams, in their order, a few read at once ([`crate::fan_out`]): on Pravega each
+/// is several round trips.
+pub fn summarize_many(backend: &dyn Backend, names: &[StreamName]) -> Vec<Result<VideoSummary>> {
+    crate::fan_out::map_concurrently(names, crate::fan_out::LISTING_CONCURRENCY, |name| {
+        summarize(backend, name)
+    })
+}
+
 /// Reads a stream's summary (two index records and the data info).
 pub fn summarize(backend: &dyn Backend, name: &StreamName) -> Result<VideoSummary> {
     let names = VideoStreamNames::new(name)?;
