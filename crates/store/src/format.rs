@@ -39,6 +39,13 @@ pub enum FormatError {
     /// An index record with timestamp 0.
     #[error("index record with timestamp 0")]
     ZeroTimestamp,
+    /// A frame that holds a long run of zeros at the end of the data: blocks a power cut left unwritten (the
+    /// next writer cuts it off).
+    #[error("{len} bytes of zeros where a frame was written (left unwritten by a power cut)")]
+    Unwritten {
+        /// Zero bytes in a row.
+        len: usize,
+    },
 }
 
 /// Frame and index flags; bits other than the three defined ones are preserved but ignored.

@@ -4,9 +4,11 @@
 //! written after its acknowledged length (segment files created after the acknowledgement included), as a
 //! file system that keeps a prefix of unsynced appends (ext4's ordered mode) leaves it.
 //!
-//! Not simulated: a file system that exposes unsynced appended blocks as zeros (XFS can). The format has no
-//! checksum per frame, so a frame whose header reached the disk and whose payload did not would pass the
-//! repair; checking the frames after the last signature against the hash chain would catch it.
+//! Every other cut is the other kind: a file system that logged the files' new sizes but not the appended
+//! blocks (XFS can) shows what was not written as zeros, so the data and index streams keep their length and
+//! read as zeros from a random point after the acknowledged length (the hash chain is cut short either way).
+//! Frames whose header reached the disk while their payload did not must then be cut off by the repair, and
+//! readers before the repair must take the zeros for the end of the data.
 //!
 //! Checks after each cut: a reader that opens the stream before any writer repairs it sees only whole frames
 //! with intact payloads and never an error; a new writer repairs the stream; then no acknowledged frame is
@@ -123,8 +125,17 @@ fn segments(dir: &Path) -> Vec<(u64, std::path::PathBuf)> {
     segments
 }
 
-/// Makes a stream look as the disk holds it after a power cut: bytes from `keep` on are gone.
-fn cut(store: &EmbeddedStore, stream: &StreamName, keep: u64) {
+/// How a power cut leaves the bytes after what was synced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lost {
+    /// Gone: the files end earlier (ext4's ordered mode).
+    CutShort,
+    /// Still there by length, but zeros (the new size was logged, the blocks were not written).
+    Zeros,
+}
+
+/// Makes a stream look as the disk holds it after a power cut: bytes from `keep` on are lost as `lost` says.
+fn cut(store: &EmbeddedStore, stream: &StreamName, keep: u64, lost: Lost) {
     let dir = store.root().join(stream.scope()).join(stream.stream());
     for (start, path) in segments(&dir) {
         let len = fs::metadata(&path).expect("segment size").len();
@@ -132,7 +143,14 @@ fn cut(store: &EmbeddedStore, stream: &StreamName, keep: u64) {
             continue;
         }
         let from = keep.saturating_sub(start);
-        if from == 0 {
+        if lost == Lost::Zeros {
+            use std::os::unix::fs::FileExt;
+            OpenOptions::new()
+                .write(true)
+                .open(&path)
+                .and_then(|f| f.write_all_at(&vec![0u8; (len - from) as usize], from))
+                .expect("zero the unwritten blocks");
+        } else if from == 0 {
             fs::remove_file(&path).expect("remove segment");
         } else {
             OpenOptions::new()
@@ -180,7 +198,7 @@ fn power_cut_at_random_moments_loses_no_acknowledged_frame() {
     // What the last repair left, taken as on disk (the repair syncs what it keeps).
     let mut durable = [0u64; 3];
     let mut dropped_bytes = 0u64;
-    println!("round  killed   acked frames  kept frames  unacked kept  cut");
+    println!("round  killed   acked frames  kept frames  unacked kept  lost");
 
     for round in 0..rounds {
         let child_seed = rng.next_u64().to_string();
@@ -202,11 +220,14 @@ fn power_cut_at_random_moments_loses_no_acknowledged_frame() {
             .map(|s| store.info(s).map(|i| i.tail).unwrap_or(0))
             .collect();
         let mut cut_bytes = 0;
+        let zeros = round % 2 == 1;
         for (i, stream) in streams.iter().enumerate() {
             let acked = ack.tails[i].max(durable[i]);
             let keep = rng.range(acked.min(written[i]), written[i] + 1);
             cut_bytes += written[i] - keep;
-            cut(&store, stream, keep);
+            // The chain's own repair is for streams cut short; its blocks are lost that way in every round.
+            let lost = if zeros && i < 2 { Lost::Zeros } else { Lost::CutShort };
+            cut(&store, stream, keep, lost);
         }
         dropped_bytes += cut_bytes;
 
@@ -229,11 +250,12 @@ fn power_cut_at_random_moments_loses_no_acknowledged_frame() {
             ack.tails[0]
         );
         println!(
-            "{round:5}  {:4} ms  {:12}  {:11}  {:12}  {cut_bytes} bytes",
+            "{round:5}  {:4} ms  {:12}  {:11}  {:12}  {cut_bytes} bytes{}",
             delay.as_millis(),
             acked_frames,
             checked.frames,
             checked.frames as u64 - acked_frames,
+            if zeros { " read as zeros" } else { "" },
         );
         drop(writer);
         before_frames = checked.frames as u64;

@@ -14,6 +14,7 @@ use crate::timestamp::Timestamp;
 
 mod index;
 mod reader;
+mod repair;
 mod writer;
 
 pub use index::{read_exact_at, IndexReader};

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use crate::backend::{Backend, ByteReader, StreamInfo, WaitOutcome};
 use crate::error::{Result, StoreError};
-use crate::format::{FrameHeader, IndexRecord, FRAME_HEADER_LEN, MAX_FRAME_LEN};
+use crate::format::{FormatError, FrameHeader, IndexRecord, FRAME_HEADER_LEN, MAX_FRAME_LEN};
 use crate::interrupt::Interrupt;
 use crate::name::StreamName;
 use crate::search::{self};
@@ -137,6 +137,15 @@ impl VideoReader {
                     if self.resync(source.clone())? {
                         continue;
                     }
+                    if header == [0; FRAME_HEADER_LEN] {
+                        // Zeros where a header belongs, with no indexed frame after them: the end of a stream
+                        // whose last blocks a power cut left unwritten. Nothing to read here until a writer
+                        // repairs it and appends.
+                        match self.wait_for_change(deadline, interrupt)? {
+                            Some(outcome) => return Ok(outcome),
+                            None => continue,
+                        }
+                    }
                     return Err(StoreError::Corrupt {
                         stream: self.names.data.clone(),
                         offset: self.pos,
@@ -165,6 +174,17 @@ impl VideoReader {
                 self.discont_pending = true;
                 continue;
             }
+            // Unwritten blocks inside a frame whose header reached the disk (see `repair`): skipped like a
+            // corrupt frame when indexed frames follow, else the end of what is written.
+            if let Some(len) = repair::unwritten_run(&payload).or(self.ran_into_unwritten(&h, &payload)?) {
+                if self.resync(FormatError::Unwritten { len })? {
+                    continue;
+                }
+                match self.wait_for_change(deadline, interrupt)? {
+                    Some(outcome) => return Ok(outcome),
+                    None => continue,
+                }
+            }
             let frame = Frame {
                 offset: self.pos,
                 header: h,
@@ -176,6 +196,38 @@ impl VideoReader {
             debug_assert!(h.frame_len() <= MAX_FRAME_LEN);
             return Ok(ReadOutcome::Frame(frame));
         }
+    }
+
+    /// The zeros ending `payload` (the frame at the position) if they are where the written blocks ended: the
+    /// next header is zeros, or the frame ends the data (but for a torn header) of a stream no writer holds. A live frame that happens
+    /// to end in zeros at the tail of a stream being written is read as it is.
+    fn ran_into_unwritten(&mut self, h: &FrameHeader, payload: &[u8]) -> Result<Option<usize>> {
+        if !repair::ends_in_zeros(payload) {
+            return Ok(None);
+        }
+        let zeros = payload.iter().rev().take_while(|&&b| b == 0).count();
+        let end = self.pos + h.frame_len() as u64;
+        let mut next = [0u8; FRAME_HEADER_LEN];
+        let unwritten = match read_exact_at(self.data.as_mut(), end, &mut next) {
+            Ok(true) => next == [0; FRAME_HEADER_LEN],
+            // The data ends with (at most part of a header) after it: unwritten unless a writer is still at it.
+            Ok(false) => self.data.info()?.writer_active == Some(false),
+            Err(StoreError::Truncated { .. }) => false,
+            Err(e) => return Err(e),
+        };
+        Ok(unwritten.then_some(zeros))
+    }
+
+    /// Waits for the stream to change where the bytes at the position are not a frame yet: `None` to read
+    /// there again, or what to return.
+    fn wait_for_change(&mut self, deadline: Instant, interrupt: &Interrupt) -> Result<Option<ReadOutcome>> {
+        let (_, tail) = self.data.extent()?;
+        Ok(match self.data.wait_beyond(tail, deadline, interrupt)? {
+            WaitOutcome::Data => None,
+            WaitOutcome::TimedOut => Some(ReadOutcome::TimedOut),
+            WaitOutcome::Interrupted => Some(ReadOutcome::Interrupted),
+            WaitOutcome::Sealed => Some(ReadOutcome::End),
+        })
     }
 
     /// True if the header bytes at the current position are still `header`.

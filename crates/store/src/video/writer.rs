@@ -4,9 +4,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::backend::{Backend, ByteWriter};
-use crate::error::Result;
+use crate::error::{Result, StoreError};
 use crate::evidence::{ChainWriter, SigningKey};
-use crate::format::{split_payload, Flags, FrameHeader, IndexRecord, FRAME_HEADER_LEN};
+use crate::format::{split_payload, Flags, FormatError, IndexRecord};
 use crate::name::StreamName;
 use crate::search::IndexSource;
 use crate::timestamp::Timestamp;
@@ -132,7 +132,8 @@ impl VideoWriter {
         self.index_discont_pending = true;
     }
 
-    /// Drops a torn trailing frame and index records that point past the data (DESIGN.md §3).
+    /// Drops a torn trailing frame and index records that point past the data (DESIGN.md §3), and what a
+    /// power cut left unwritten (see [`repair`]); indexes frames that lost their record.
     fn recover(&mut self, backend: &dyn Backend) -> Result<()> {
         let index_tail = self.index.tail();
         if index_tail % REC != 0 {
@@ -140,8 +141,25 @@ impl VideoWriter {
         }
         let data_info = backend.info(&self.names.data)?;
         let mut index_reader = IndexReader::open(backend, &self.names.data)?;
+        let (first, mut end) = index_reader.bounds()?;
+        // A power cut can leave the index's unwritten blocks reading as zeros; no writer indexes a frame of
+        // unknown time, so a record of zeros was never written.
+        let written_end = end;
+        while end > first {
+            match index_reader.record(end - 1) {
+                Err(StoreError::Corrupt {
+                    source: FormatError::ZeroTimestamp,
+                    ..
+                }) => end -= 1,
+                Err(e) => return Err(e),
+                Ok(_) => break,
+            }
+        }
+        if end < written_end {
+            tracing::warn!(stream = %self.names.index, dropped = written_end - end, "dropping index records of zeros (unwritten blocks of a power cut)");
+            self.index.truncate_tail(end * REC)?;
+        }
         // Scan frames from the newest indexed offset that lies inside the data.
-        let (first, end) = index_reader.bounds()?;
         let mut scan_from = data_info.head;
         let mut n = end;
         while n > first {
@@ -161,42 +179,8 @@ impl VideoWriter {
             k += 1;
         }
         let mut data_reader = backend.reader(&self.names.data)?;
-        let mut pos = scan_from;
-        let mut header = [0u8; FRAME_HEADER_LEN];
-        let mut last_ts = None;
-        let mut unindexed = Vec::new();
-        let mut discontinuity = false;
-        while pos < data_info.tail {
-            if !read_exact_at(data_reader.as_mut(), pos, &mut header)? {
-                break;
-            }
-            let Ok(h) = FrameHeader::decode(&header) else {
-                break;
-            };
-            if pos + h.frame_len() as u64 > data_info.tail {
-                break;
-            }
-            if !h.timestamp.is_unknown() {
-                last_ts = Some(h.timestamp);
-            }
-            discontinuity |= h.flags.discontinuity();
-            if h.flags.include_in_index() {
-                let has_record = known.iter().any(|r| {
-                    r.offset == pos
-                        && r.timestamp == h.timestamp
-                        && r.is_seek_target() == h.flags.random_access()
-                });
-                if !has_record {
-                    unindexed.push(IndexRecord {
-                        flags: Flags::new(false, h.flags.random_access(), discontinuity),
-                        timestamp: h.timestamp,
-                        offset: pos,
-                    });
-                }
-                discontinuity = false;
-            }
-            pos += h.frame_len() as u64;
-        }
+        let scan = repair::scan_tail(data_reader.as_mut(), scan_from, data_info.tail, &known)?;
+        let (pos, mut last_ts, mut unindexed) = (scan.whole_to, scan.last_ts, scan.unindexed);
         if pos < data_info.tail {
             tracing::warn!(stream = %self.names.data, torn_at = pos, tail = data_info.tail, "repairing torn frame");
             self.data.truncate_tail(pos)?;
