@@ -3,8 +3,9 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// How many calls a listing keeps in flight.
-pub const LISTING_CONCURRENCY: usize = 8;
+/// How many calls a listing keeps in flight. Listing 100 streams on a local Pravega (debug build): 8 in flight
+/// 0.55 s, 32 in flight 0.35 s; the threads mostly wait, so on the embedded store they cost little.
+pub const LISTING_CONCURRENCY: usize = 32;
 
 /// Applies `f` to every item on up to `workers` threads and returns the results in the items' order. With one
 /// worker (or one item) it runs on the calling thread.

@@ -226,7 +226,11 @@ fn power_cut_at_random_moments_loses_no_acknowledged_frame() {
             let keep = rng.range(acked.min(written[i]), written[i] + 1);
             cut_bytes += written[i] - keep;
             // The chain's own repair is for streams cut short; its blocks are lost that way in every round.
-            let lost = if zeros && i < 2 { Lost::Zeros } else { Lost::CutShort };
+            let lost = if zeros && i < 2 {
+                Lost::Zeros
+            } else {
+                Lost::CutShort
+            };
             cut(&store, stream, keep, lost);
         }
         dropped_bytes += cut_bytes;

@@ -40,7 +40,11 @@ pub(crate) struct Core {
     conn_factory: Box<dyn ConnectionFactory>,
     handles: Mutex<HashMap<StreamName, Arc<SegmentHandle>>>,
     meta_conns: tokio::sync::Mutex<HashMap<PravegaNodeUri, Arc<SegmentConn>>>,
-    tables: tokio::sync::Mutex<HashMap<String, Arc<Table>>>,
+    /// The lease table of each scope, opened once: a scope's first users wait for its one opening, other
+    /// scopes' tables open meanwhile (a listing across scopes opens them all at once).
+    tables: Mutex<HashMap<String, Arc<tokio::sync::OnceCell<Arc<Table>>>>>,
+    /// The store was opened with credentials: requests carry delegation tokens from the controller.
+    auth: bool,
 }
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -55,13 +59,19 @@ pub(crate) fn scoped(name: &StreamName) -> ScopedStream {
 }
 
 impl Core {
-    pub(crate) fn new(factory: ClientFactoryAsync, conn_factory: Box<dyn ConnectionFactory>) -> Self {
+    /// `auth`: the store has credentials (without them no token can be had, and none is asked for).
+    pub(crate) fn new(
+        factory: ClientFactoryAsync,
+        conn_factory: Box<dyn ConnectionFactory>,
+        auth: bool,
+    ) -> Self {
         Core {
             factory,
             conn_factory,
             handles: Mutex::default(),
             meta_conns: tokio::sync::Mutex::default(),
-            tables: tokio::sync::Mutex::default(),
+            tables: Mutex::default(),
+            auth,
         }
     }
 
@@ -181,7 +191,13 @@ impl Core {
         Ok(c)
     }
 
+    /// The delegation token for requests about `h`'s segment. Without credentials the request goes without
+    /// one: a server without auth ignores it and one with auth refuses us either way, and asking the
+    /// controller costs a round trip per stream (most of a listing's time).
     pub(crate) async fn token(&self, h: &SegmentHandle) -> String {
+        if !self.auth {
+            return String::new();
+        }
         h.tokens.retrieve_token(self.factory.controller_client()).await
     }
 
@@ -258,7 +274,7 @@ impl Core {
     /// Drops the cached lease table of a scope after it failed (e.g. a server restart lost it), so that the next
     /// use creates it again.
     pub(crate) async fn forget_table(&self, scope: &str) {
-        self.tables.lock().await.remove(scope);
+        lock(&self.tables).remove(scope);
     }
 
     /// Runs a lease-table operation, once more with a fresh table if the first attempt failed for a reason
@@ -280,27 +296,27 @@ impl Core {
 
     /// The writer lease table of a scope (created on first use).
     pub(crate) async fn table(&self, scope: &str) -> Result<Arc<Table>> {
-        let mut tables = self.tables.lock().await;
-        if let Some(t) = tables.get(scope) {
-            return Ok(t.clone());
-        }
-        let factory = self.factory.clone();
-        let scope_owned = scope.to_owned();
-        // Table creation panics on some failures: keep that inside its own task.
-        let table = tokio::spawn(async move {
-            factory
-                .create_table(Scope::from(scope_owned), lease::TABLE_NAME.to_owned())
+        let cell = lock(&self.tables).entry(scope.to_owned()).or_default().clone();
+        let table = cell
+            .get_or_try_init(|| async {
+                let factory = self.factory.clone();
+                let scope_owned = scope.to_owned();
+                // Table creation panics on some failures: keep that inside its own task.
+                let table = tokio::spawn(async move {
+                    factory
+                        .create_table(Scope::from(scope_owned), lease::TABLE_NAME.to_owned())
+                        .await
+                })
                 .await
-        })
-        .await
-        .map_err(|e| {
-            join_err(
-                format_args!("cannot open the writer lease table of scope {scope}"),
-                e,
-            )
-        })?;
-        let table = Arc::new(table);
-        tables.insert(scope.to_owned(), table.clone());
-        Ok(table)
+                .map_err(|e| {
+                    join_err(
+                        format_args!("cannot open the writer lease table of scope {scope}"),
+                        e,
+                    )
+                })?;
+                Ok::<_, StoreError>(Arc::new(table))
+            })
+            .await?;
+        Ok(table.clone())
     }
 }

@@ -148,6 +148,7 @@ impl PravegaStore {
             uri: shown.clone(),
             reason: e.to_string(),
         })?;
+        let auth = addr.credentials.is_some();
         let conn_factory = <dyn ConnectionFactory>::create(ConnectionFactoryConfig::from(&config));
         // The controller client connects lazily, but with auth it fetches a token while being built: do that on
         // a runtime thread where a panic stays contained.
@@ -157,7 +158,7 @@ impl PravegaStore {
             move || ClientFactoryAsync::new(config, handle)
         }))
         .map_err(|e| join_err(format_args!("cannot create the Pravega client for {shown}"), e))?;
-        let core = Arc::new(Core::new(factory, conn_factory));
+        let core = Arc::new(Core::new(factory, conn_factory, auth));
         tracing::debug!(uri = %shown, "opened Pravega store");
         Ok(PravegaStore {
             shared: Arc::new(Shared {

@@ -106,16 +106,35 @@ fn whole_frame_at(reader: &mut dyn ByteReader, pos: u64, tail: u64) -> Result<Op
 
 /// The zero run that marks `frame` (header and payload) as holding blocks that were never written, if any.
 pub(super) fn unwritten_run(frame: &[u8]) -> Option<usize> {
-    Some(longest_zero_run(frame)).filter(|&n| n >= LOST_BLOCK_ZEROS)
+    zero_run_of_at_least(frame, LOST_BLOCK_ZEROS)
+}
+
+/// The length of the first run of at least `min` zeros in `bytes`. Readers check every frame, so it looks at
+/// one byte per `min / 2` in the usual case: such a run covers a whole aligned block of that size, and a block
+/// of real data shows a non-zero byte at once.
+fn zero_run_of_at_least(bytes: &[u8], min: usize) -> Option<usize> {
+    let step = (min / 2).max(1);
+    for (i, block) in bytes.chunks_exact(step).enumerate() {
+        if block.iter().any(|&b| b != 0) {
+            continue;
+        }
+        let (mut start, mut end) = (i * step, (i + 1) * step);
+        while start > 0 && bytes[start - 1] == 0 {
+            start -= 1;
+        }
+        while end < bytes.len() && bytes[end] == 0 {
+            end += 1;
+        }
+        if end - start >= min {
+            return Some(end - start);
+        }
+    }
+    None
 }
 
 /// True if `payload` ends in as many zeros as a frame that ran into an unwritten block shows.
 pub(super) fn ends_in_zeros(payload: &[u8]) -> bool {
     trailing_zeros(payload) >= LOST_TAIL_ZEROS
-}
-
-fn longest_zero_run(bytes: &[u8]) -> usize {
-    bytes.split(|&b| b != 0).map(<[u8]>::len).max().unwrap_or(0)
 }
 
 fn trailing_zeros(bytes: &[u8]) -> usize {
@@ -128,9 +147,17 @@ mod tests {
 
     #[test]
     fn zero_runs() {
-        assert_eq!(longest_zero_run(&[1, 0, 0, 2, 0, 0, 0, 3]), 3);
-        assert_eq!(longest_zero_run(&[0; 600]), 600);
-        assert_eq!(longest_zero_run(&[]), 0);
+        assert_eq!(zero_run_of_at_least(&[1, 0, 0, 2, 0, 0, 0, 3], 3), Some(3));
+        assert_eq!(zero_run_of_at_least(&[1, 0, 0, 2, 0, 0, 3], 3), None);
+        assert_eq!(zero_run_of_at_least(&[0; 600], 512), Some(600));
+        assert_eq!(zero_run_of_at_least(&[], 512), None);
+        // Runs anywhere, whatever their alignment, and only long enough ones.
+        for (at, len) in [(0, 512), (1, 512), (255, 513), (700, 511), (1000, 900)] {
+            let mut bytes = vec![7u8; 2500];
+            bytes[at..at + len].fill(0);
+            let found = zero_run_of_at_least(&bytes, 512);
+            assert_eq!(found, (len >= 512).then_some(len), "run of {len} at {at}");
+        }
         assert_eq!(trailing_zeros(&[1, 0, 0]), 2);
         assert_eq!(trailing_zeros(&[0, 0, 1]), 0);
     }
