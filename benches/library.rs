@@ -14,7 +14,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hindsight::engine::library;
+use hindsight::engine::library::{self, ListCache};
 use hindsight_store::copy::copy_video_stream;
 use hindsight_store::video::list_video_streams;
 use hindsight_store::{Backend, StoreUri, StreamName};
@@ -100,10 +100,17 @@ fn run(label: &str, store: &dyn Backend, uri: &str) {
     });
     let mut streams = 0;
     let mut wanted = Vec::new();
+    // A first listing reads every stream; a refresh with nothing changed reads only their bounds.
     let rows = best(|| {
-        let listing = library::list(store, &HashMap::new()).expect("listing");
+        let listing = library::list(store, &HashMap::new(), &ListCache::default()).expect("listing");
         streams = listing.summaries.len();
         wanted = listing.wanted;
+    });
+    let cache = ListCache::default();
+    library::list(store, &HashMap::new(), &cache).expect("listing");
+    let refresh = best(|| {
+        let listing = library::list(store, &HashMap::new(), &cache).expect("refresh");
+        assert_eq!(listing.reread, 0, "nothing changed, nothing read again");
     });
     let thumbnails = {
         let wanted = wanted.clone();
@@ -118,6 +125,10 @@ fn run(label: &str, store: &dyn Backend, uri: &str) {
         "library rows ({streams} streams)            {:>12}  {:.1}x the names",
         ms(rows),
         ratio(rows, names)
+    );
+    println!(
+        "refresh, nothing changed                {:>12}  (streams' bounds only)",
+        ms(refresh)
     );
     println!(
         "rows and every thumbnail (before: first paint)  {:>12}  ({} thumbnails)",

@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use hindsight_store::format::IndexRecord;
@@ -47,6 +48,8 @@ pub struct Listing {
     pub summaries: Vec<VideoSummary>,
     /// The newest key frame of each stream whose thumbnail is missing or old, in listing order.
     pub wanted: Vec<(StreamName, IndexRecord)>,
+    /// Streams whose index was read (new, or changed since the listing before); the others came from the cache.
+    pub reread: usize,
 }
 
 /// Why the store could not be listed: its error, and the stream it was reading when there was one.
@@ -73,40 +76,93 @@ impl std::error::Error for ListError {
     }
 }
 
+/// What the last listing read of each stream, so that a refresh reads again only the streams that changed.
+#[derive(Debug, Default)]
+pub struct ListCache {
+    streams: Mutex<HashMap<StreamName, Read>>,
+}
+
+/// One stream as a listing read it.
+#[derive(Debug, Clone)]
+struct Read {
+    /// The index stream's head and tail then: its records (and so the summary's times and the newest key
+    /// frame) are the same while these are.
+    index: (u64, u64),
+    summary: VideoSummary,
+    newest: Option<search::Numbered>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// Lists the store's video streams with their summaries, and the key frames whose thumbnails `shown` lacks or
-/// has old. Decodes nothing. A store directory that does not exist yet is an empty library.
-pub fn list(store: &dyn Backend, shown: &HashMap<String, Shown>) -> Result<Listing, Box<ListError>> {
+/// has old. Decodes nothing. A store directory that does not exist yet is an empty library. Streams whose
+/// index did not change since the listing that filled `cache` are not read again beyond their bounds; the
+/// count of those read is in [`Listing::reread`].
+pub fn list(
+    store: &dyn Backend,
+    shown: &HashMap<String, Shown>,
+    cache: &ListCache,
+) -> Result<Listing, Box<ListError>> {
     let names = match list_video_streams(store) {
         Err(StoreError::StoreMissing(_)) => Vec::new(),
         other => other.map_err(|error| Box::new(ListError { stream: None, error }))?,
     };
     let now = Instant::now();
+    let before = std::mem::take(&mut *lock(&cache.streams));
     let mut listing = Listing {
         summaries: Vec::with_capacity(names.len()),
         wanted: Vec::new(),
+        reread: 0,
     };
     // Each stream's summary and newest key frame, a few streams at once: on Pravega each is round trips.
     let read = fan_out::map_concurrently(&names, fan_out::LISTING_CONCURRENCY, |name| {
+        let data = store.info(name)?;
+        let index = store.info(&name.index()?)?;
+        let index = (index.head, index.tail);
+        if let Some(known) = before.get(name).filter(|r| r.index == index) {
+            let mut summary = known.summary.clone();
+            summary.data = data;
+            return Ok((
+                Read {
+                    summary,
+                    ..known.clone()
+                },
+                false,
+            ));
+        }
         let summary = summarize(store, name)?;
         let newest =
             IndexReader::open(store, name).and_then(|mut index| search::last_seek_target(&mut index))?;
-        Ok((summary, newest))
+        Ok((
+            Read {
+                index,
+                summary,
+                newest,
+            },
+            true,
+        ))
     });
+    let mut kept = HashMap::with_capacity(names.len());
     for (name, read) in names.into_iter().zip(read) {
-        let (summary, newest) = read.map_err(|error| {
+        let (read, fresh) = read.map_err(|error| {
             Box::new(ListError {
                 stream: Some(name.clone()),
                 error,
             })
         })?;
-        if let Some((_, record)) = newest {
-            let recording = summary.data.writer_active == Some(true);
+        listing.reread += usize::from(fresh);
+        if let Some((_, record)) = read.newest {
+            let recording = read.summary.data.writer_active == Some(true);
             if wants_thumbnail(shown.get(&name.to_string()), record.offset, recording, now) {
-                listing.wanted.push((name, record));
+                listing.wanted.push((name.clone(), record));
             }
         }
-        listing.summaries.push(summary);
+        listing.summaries.push(read.summary.clone());
+        kept.insert(name, read);
     }
+    *lock(&cache.streams) = kept;
     Ok(listing)
 }
 
@@ -154,6 +210,62 @@ mod tests {
             "a recording stream's thumbnail is renewed at most every THUMB_MAX_AGE"
         );
         assert!(wants_thumbnail(Some(&shown), 200, true, now + THUMB_MAX_AGE));
+    }
+
+    /// Appends `frames` key frames a second apart, each with its index record.
+    fn record(store: &dyn Backend, name: &StreamName, from_secs: u64, frames: u64) {
+        use hindsight_store::video::{IndexPolicy, VideoWriter};
+        let mut writer = VideoWriter::open(store, name, IndexPolicy::default()).expect("writer");
+        for i in 0..frames {
+            let t = hindsight_store::Timestamp::from_nanos((1_000_000 + from_secs + i) * 1_000_000_000);
+            writer.append(&[7; 100], t, true).expect("append");
+        }
+        writer.finish(None).expect("finish");
+    }
+
+    #[test]
+    fn a_refresh_reads_again_only_the_streams_that_changed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = hindsight_store::EmbeddedStore::open(dir.path()).expect("store");
+        let names: Vec<StreamName> = ["a/one", "a/two", "b/three"]
+            .iter()
+            .map(|n| StreamName::parse(n).expect("name"))
+            .collect();
+        for name in &names {
+            record(&store, name, 0, 3);
+        }
+        let cache = ListCache::default();
+        let none = HashMap::new();
+        let first = list(&store, &none, &cache).expect("first listing");
+        assert_eq!(
+            (first.summaries.len(), first.reread, first.wanted.len()),
+            (3, 3, 3)
+        );
+
+        let again = list(&store, &none, &cache).expect("refresh");
+        assert_eq!(again.reread, 0, "nothing changed");
+        assert_eq!(again.summaries, first.summaries);
+        let offsets = |l: &Listing| {
+            l.wanted
+                .iter()
+                .map(|(n, r)| (n.clone(), r.offset))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(offsets(&again), offsets(&first), "the same newest key frames");
+
+        // New footage in one stream: only that one is read, and its newest key frame is the new one.
+        record(&store, &names[1], 10, 2);
+        let grown = list(&store, &none, &cache).expect("refresh after recording");
+        assert_eq!(grown.reread, 1);
+        let two = &grown.summaries[1];
+        assert_eq!(two.name, names[1]);
+        assert!(two.last_time > first.summaries[1].last_time);
+        assert!(offsets(&grown)[1].1 > offsets(&first)[1].1);
+
+        // A deleted stream leaves the listing; the others still come from the cache.
+        hindsight_store::video::delete_video_stream(&store, &names[2]).expect("delete");
+        let fewer = list(&store, &none, &cache).expect("refresh after deleting");
+        assert_eq!((fewer.summaries.len(), fewer.reread), (2, 0));
     }
 
     #[test]

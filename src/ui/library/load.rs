@@ -8,7 +8,7 @@ use hindsight_store::format::IndexRecord;
 use hindsight_store::{Backend, StoreError, StreamName};
 
 use super::row::LibraryEntry;
-use crate::engine::library::{self, ListError, Shown};
+use crate::engine::library::{self, ListCache, ListError, Shown};
 
 /// The library as read.
 #[derive(Debug)]
@@ -31,9 +31,14 @@ fn for_people(e: &ListError) -> String {
     }
 }
 
-/// Reads the library's rows (blocking: run it off the main thread); thumbnails are decoded afterwards.
-pub fn load(store: &dyn Backend, shown: &HashMap<String, Shown>) -> Result<Listing, String> {
-    let listing = library::list(store, shown).map_err(|e| for_people(&e))?;
+/// Reads the library's rows (blocking: run it off the main thread); thumbnails are decoded afterwards. `cache`
+/// holds what the last load read, so that streams that did not change are not read again.
+pub fn load(
+    store: &dyn Backend,
+    shown: &HashMap<String, Shown>,
+    cache: &ListCache,
+) -> Result<Listing, String> {
+    let listing = library::list(store, shown, cache).map_err(|e| for_people(&e))?;
     Ok(Listing {
         entries: listing.summaries.iter().map(LibraryEntry::local).collect(),
         wanted: listing.wanted,

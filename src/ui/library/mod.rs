@@ -16,7 +16,7 @@ use relm4::adw::prelude::*;
 use relm4::factory::FactoryVecDeque;
 use relm4::{adw, gtk, Component, ComponentParts, ComponentSender};
 
-use crate::engine::library::{self, Shown};
+use crate::engine::library::{self, ListCache, Shown};
 use crate::engine::thumbnail::Thumbnail;
 use crate::ui::status_report;
 use load::Listing;
@@ -76,6 +76,8 @@ pub enum LibraryCmd {
 /// The library's state.
 pub struct LibraryPage {
     store: Arc<dyn Backend>,
+    /// What the last refresh read, so that the next reads only the streams that changed.
+    read: Arc<ListCache>,
     view: View,
     entries: FactoryVecDeque<LibraryEntry>,
     loading: bool,
@@ -190,6 +192,7 @@ impl Component for LibraryPage {
             .forward(sender.input_sender(), LibraryMsg::Row);
         let mut model = LibraryPage {
             store,
+            read: Arc::default(),
             view: View::Loading,
             entries,
             loading: false,
@@ -230,7 +233,10 @@ impl Component for LibraryPage {
                     .iter()
                     .map(|(k, (s, _))| (k.clone(), *s))
                     .collect();
-                sender.spawn_oneshot_command(move || LibraryCmd::Listed(load::load(store.as_ref(), &shown)));
+                let read = self.read.clone();
+                sender.spawn_oneshot_command(move || {
+                    LibraryCmd::Listed(load::load(store.as_ref(), &shown, &read))
+                });
             }
             LibraryMsg::OnWall(names) => {
                 self.on_wall = names;
