@@ -86,13 +86,17 @@ impl Core {
         }
         let stream = scoped(name);
         let controller = self.factory.controller_client();
-        if !self.stream_exists(name).await? {
-            return Err(StoreError::NotFound(name.clone()));
-        }
-        let heads = controller
-            .get_head_segments(&stream)
-            .await
-            .map_err(|e| controller_err(format!("cannot get the segments of {name}"), e.error))?;
+        // Asked straight away (a listing resolves every stream: one round trip less each); only when that fails
+        // or finds nothing does the existence check tell a missing stream from a failure.
+        let heads = match controller.get_head_segments(&stream).await {
+            Ok(heads) if !heads.is_empty() => heads,
+            other => {
+                if !self.stream_exists(name).await? {
+                    return Err(StoreError::NotFound(name.clone()));
+                }
+                other.map_err(|e| controller_err(format!("cannot get the segments of {name}"), e.error))?
+            }
+        };
         if heads.len() != 1 {
             return Err(StoreError::Inconsistent(format!(
                 "stream {name} has {} segments; byte streams have exactly one",
