@@ -205,7 +205,7 @@ impl VideoReader {
         if !repair::ends_in_zeros(payload) {
             return Ok(None);
         }
-        let zeros = payload.iter().rev().take_while(|&&b| b == 0).count();
+        let zeros = repair::trailing_zeros(payload);
         let end = self.pos + h.frame_len() as u64;
         let mut next = [0u8; FRAME_HEADER_LEN];
         let unwritten = match read_exact_at(self.data.as_mut(), end, &mut next) {

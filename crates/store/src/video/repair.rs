@@ -137,7 +137,7 @@ pub(super) fn ends_in_zeros(payload: &[u8]) -> bool {
     trailing_zeros(payload) >= LOST_TAIL_ZEROS
 }
 
-fn trailing_zeros(bytes: &[u8]) -> usize {
+pub(super) fn trailing_zeros(bytes: &[u8]) -> usize {
     bytes.iter().rev().take_while(|&&b| b == 0).count()
 }
 
