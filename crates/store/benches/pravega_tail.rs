@@ -9,7 +9,11 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use hindsight_store::{Backend, EmbeddedStore, Interrupt, PravegaStore, StreamName, WaitOutcome};
+use hindsight_store::video::VideoStreamNames;
+use hindsight_store::{
+    Backend, EmbeddedStore, IndexPolicy, Interrupt, PravegaStore, ReadOutcome, StreamName, Timestamp,
+    VideoReader, VideoWriter, WaitOutcome,
+};
 use hindsight_testkit::Latencies;
 
 const ROUNDS: usize = 300;
@@ -65,6 +69,81 @@ fn measure(label: &str, backend: &dyn Backend, name: &StreamName) {
     }
 }
 
+/// The same through the video layer, as the elements use it: a writer appending a 30 fps stream (a key frame
+/// and its index record every 30th frame) and a reader in `next_frame` at the tail. Per frame: append call ->
+/// the reader has the whole frame.
+fn measure_video(label: &str, backend: &dyn Backend, name: &StreamName) {
+    const FRAMES: usize = 300;
+    let names = VideoStreamNames::new(name).expect("names");
+    backend.create(&names.data).expect("create data");
+    backend.create(&names.index).expect("create index");
+    let mut w = VideoWriter::open(backend, name, IndexPolicy::default()).expect("video writer");
+    let mut r = VideoReader::open(backend, name).expect("video reader");
+    let (back, got) = mpsc::channel::<Instant>();
+    let frame = vec![0x5a_u8; FRAME];
+    let t0 = Timestamp::now();
+    thread::scope(|s| {
+        s.spawn(move || {
+            let interrupt = Interrupt::new().expect("interrupt");
+            for _ in 0..FRAMES {
+                let deadline = Instant::now() + Duration::from_secs(30);
+                match r.next_frame(deadline, &interrupt).expect("next frame") {
+                    ReadOutcome::Frame(_) => back.send(Instant::now()).expect("report"),
+                    other => panic!("reader: {other:?} instead of a frame"),
+                }
+            }
+        });
+        let (mut wake, mut append, mut after) = (Vec::new(), Vec::new(), Vec::new());
+        for i in 0..FRAMES {
+            thread::sleep(Duration::from_millis(33));
+            let ts = t0.saturating_add(Duration::from_millis(33 * i as u64));
+            let start = Instant::now();
+            w.append(&frame, ts, i % 30 == 0).expect("append");
+            let returned = Instant::now();
+            append.push(returned - start);
+            let at = got.recv().expect("frame read");
+            wake.push(at.saturating_duration_since(start));
+            after.push(at.saturating_duration_since(returned));
+        }
+        let (wake, append, after) = (
+            Latencies::new(wake),
+            Latencies::new(append),
+            Latencies::new(after),
+        );
+        println!(
+            "{label:>9}: video frame appended -> next_frame returns it  {}  (n={FRAMES}, 30 fps)",
+            wake.summary()
+        );
+        println!(
+            "{label:>9}: video append call (index record every 30th)  {}",
+            append.summary()
+        );
+        println!(
+            "{label:>9}: video reader, append returned -> frame read  {}",
+            after.summary()
+        );
+    });
+    // One round trip to the store with nothing to wait for, as the floor of what a reader can add.
+    let mut r = backend.reader(&names.data).expect("reader");
+    let trips = (0..100)
+        .map(|_| {
+            let start = Instant::now();
+            r.info().expect("info");
+            start.elapsed()
+        })
+        .collect::<Vec<_>>();
+    println!(
+        "{label:>9}: one round trip (stream info)            {}",
+        Latencies::new(trips).summary()
+    );
+    drop(w);
+    for n in [&names.data, &names.index] {
+        if let Err(e) = backend.delete(n) {
+            eprintln!("{label}: cannot delete the bench stream {n}: {e}");
+        }
+    }
+}
+
 fn main() {
     // `cargo test --benches` runs bench binaries with no arguments as well; keep that quick.
     if std::env::args().any(|a| a == "--list") {
@@ -82,11 +161,17 @@ fn main() {
     let embedded = EmbeddedStore::open(dir.path()).expect("embedded store");
     let name = StreamName::new("bench", "tail").expect("name");
     measure("embedded", &embedded, &name);
+    measure_video(
+        "embedded",
+        &embedded,
+        &StreamName::new("bench", "video").expect("name"),
+    );
     match std::env::var("HINDSIGHT_PRAVEGA_CONTROLLER").ok().filter(|v| !v.is_empty()) {
         Some(uri) => {
             let store = PravegaStore::open(&uri).expect("open Pravega store");
             let name = StreamName::new(&unique, "tail").expect("name");
             measure("pravega", &store, &name);
+            measure_video("pravega", &store, &StreamName::new(&unique, "video").expect("name"));
         }
         None => println!(
             "  pravega: skipped: set HINDSIGHT_PRAVEGA_CONTROLLER=tcp://127.0.0.1:9090 (scripts/pravega-standalone start)"

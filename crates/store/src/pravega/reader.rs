@@ -148,6 +148,29 @@ async fn live_conn(
     }
 }
 
+/// Starts a read at `offset` on `conn` without waiting for it: answered at once where there is data, and held
+/// by the server until there is where `offset` is the tail.
+async fn tail_read(
+    core: &Core,
+    h: &SegmentHandle,
+    conn: &Arc<SegmentConn>,
+    offset: u64,
+    len: i32,
+) -> Result<Poll> {
+    let reply = conn.start(&Requests::ReadSegment(ReadSegmentCommand {
+        segment: h.qualified.clone(),
+        offset: offset as i64,
+        suggested_length: len,
+        delegation_token: core.token(h).await,
+        request_id: request_id(),
+    }))?;
+    Ok(Poll {
+        at: offset,
+        conn: conn.clone(),
+        reply,
+    })
+}
+
 fn interrupt_fd(interrupt: &Interrupt) -> Option<AsyncFd<OwnedFd>> {
     // A duplicate, so that several waits on one interrupt register separately with the reactor.
     let fd = interrupt.as_fd().try_clone_to_owned().ok()?;
@@ -195,19 +218,70 @@ impl ByteReader for PravegaReader {
         let conn = self.conn.take();
         let known = self.known_tail;
         let want = buf.len().clamp(MIN_READ, MAX_READ) as i32;
-        let (conn, result) = self.shared.run(&format!("read {}", self.name()), async move {
+        let at_tail = known.is_none_or(|t| offset >= t);
+        // A tail read already waiting at this offset answers this read as well.
+        let poll = self.poll.take().filter(|p| p.at == offset && p.conn.is_alive());
+        let (conn, result, poll) = self.shared.run(&format!("read {}", self.name()), async move {
             let conn = live_conn(&core, &h, conn).await?;
             let mut tail = None;
-            if known.is_none_or(|t| offset >= t) {
-                let info = core.segment_info(&h, Some(&conn)).await?;
-                let (head, t) = (i64_to_u64(info.start_offset), i64_to_u64(info.write_offset));
-                if offset < head {
-                    return Ok((conn, ReadResult::Truncated(head)));
+            if at_tail {
+                // Not known to be there: ask how far the segment goes and, in the same round trip, read at the
+                // offset. Where there is data the read brings it; where there is none yet the server holds the
+                // read until there is, and it stays outstanding as the tail wait that follows (see
+                // `wait_beyond`). Reading the rest of a frame whose start a tail wait brought costs one round
+                // trip instead of two: Pravega answers a tail wait with the bytes up to a 4 KiB boundary of the
+                // segment, so most frames arrive in two pieces.
+                let mut pending = match poll.filter(|p| Arc::ptr_eq(&p.conn, &conn)) {
+                    Some(p) => p,
+                    None => tail_read(&core, &h, &conn, offset, want).await?,
+                };
+                let asking = conn.clone();
+                let info = core.segment_info(&h, Some(&asking));
+                tokio::pin!(info);
+                // Whichever answers first: data from the read needs no word on the tail.
+                let read_first = tokio::select! {
+                    reply = &mut pending.reply => Some(reply?),
+                    done = &mut info => {
+                        let info = done?;
+                        let (head, t) = (i64_to_u64(info.start_offset), i64_to_u64(info.write_offset));
+                        if offset < head {
+                            return Ok((conn, ReadResult::Truncated(head), None));
+                        }
+                        if offset >= t {
+                            let keep = (offset == t).then_some(pending);
+                            return Ok((conn, ReadResult::End(t), keep));
+                        }
+                        tail = Some(t);
+                        None
+                    }
+                };
+                let reply = match read_first {
+                    Some(reply) => reply,
+                    None => pending.reply.await?,
+                };
+                match reply {
+                    Replies::SegmentRead(cmd) if !cmd.data.is_empty() => {
+                        return Ok((conn, ReadResult::Data { data: cmd.data, tail }, None));
+                    }
+                    Replies::SegmentIsTruncated(cmd) => {
+                        return Ok((conn, ReadResult::Truncated(i64_to_u64(cmd.start_offset)), None));
+                    }
+                    // Anything else (a token that expired meanwhile, a moved segment): the plain read below,
+                    // which handles those, says what is there, once the tail is known (a read at the tail
+                    // would wait for data).
+                    _ => {}
                 }
-                if offset >= t {
-                    return Ok((conn, ReadResult::End(t)));
+                if tail.is_none() {
+                    let info = info.await?;
+                    let (head, t) = (i64_to_u64(info.start_offset), i64_to_u64(info.write_offset));
+                    if offset < head {
+                        return Ok((conn, ReadResult::Truncated(head), None));
+                    }
+                    if offset >= t {
+                        return Ok((conn, ReadResult::End(t), None));
+                    }
+                    tail = Some(t);
                 }
-                tail = Some(t);
             }
             let seg = h.qualified.clone();
             let reply = core
@@ -227,9 +301,10 @@ impl ByteReader for PravegaReader {
                 Replies::SegmentIsSealed(_) => ReadResult::End(offset),
                 other => return Err(unexpected(&h.name, "read", &other)),
             };
-            Ok((conn, result))
+            Ok((conn, result, None))
         })?;
         self.conn = Some(conn);
+        self.poll = poll;
         match result {
             ReadResult::Data { data, tail } => {
                 if let Some(t) = tail {
@@ -337,19 +412,7 @@ impl ByteReader for PravegaReader {
                             if let Some(b) = backoff {
                                 tokio::time::sleep(b).await;
                             }
-                            let token = core.token(&h).await;
-                            let reply = conn.start(&Requests::ReadSegment(ReadSegmentCommand {
-                                segment: h.qualified.clone(),
-                                offset: at as i64,
-                                suggested_length: POLL_READ,
-                                delegation_token: token,
-                                request_id: request_id(),
-                            }))?;
-                            Poll {
-                                at,
-                                conn: conn.clone(),
-                                reply,
-                            }
+                            tail_read(&core, &h, &conn, at, POLL_READ).await?
                         }
                     };
                     Ok::<_, StoreError>((conn, Some(poll), Step::Again))
@@ -392,7 +455,16 @@ impl ByteReader for PravegaReader {
                             Step::Again if quick => Step::Tail { tail: at, sealed: false },
                             s => s,
                         };
-                        return Ok((Some(conn), None, step));
+                        // Read on at once from where the data ends: the rest of a frame the server cut at a
+                        // 4 KiB boundary comes back without waiting for the caller to ask, and otherwise this
+                        // is the next tail wait, already in the server's queue.
+                        let next = match &step {
+                            Step::Data { at, data } => {
+                                tail_read(&core, &h, &conn, at + data.len() as u64, POLL_READ).await.ok()
+                            }
+                            _ => None,
+                        };
+                        return Ok((Some(conn), next, step));
                     }
                     _ = interrupted(&interrupt2, wake.as_ref()) => Step::Interrupted,
                     _ = tokio::time::sleep_until(deadline) => Step::TimedOut,
