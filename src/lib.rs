@@ -10,8 +10,10 @@ mod credentials;
 pub mod engine;
 pub mod human;
 mod logging;
+pub mod renderer;
 pub mod serve;
 mod settings;
+pub(crate) mod startup;
 mod ui;
 
 /// The timeline's model and its drawing, GTK widgets aside (the timeline benchmark draws it off screen).
@@ -298,6 +300,7 @@ fn saved_store(settings: &settings::Settings) -> Option<String> {
 
 /// Parses the command line and runs the app or a subcommand; errors are printed as one line.
 pub fn run() -> ExitCode {
+    startup::begin();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         // Help and --version are not errors; usage errors are one line and status 1 like every other error.
@@ -315,6 +318,8 @@ pub fn run() -> ExitCode {
     };
     logging::init(matches!(cli.command, Some(Command::Serve { .. })));
     logging::install_panic_hook();
+    // Before anything starts a thread: it may set an environment variable for GTK.
+    renderer::prefer_cpu_drawing_without_gpu();
     let result = match cli.command {
         Some(command) => run_command(cli.store.as_deref(), command),
         None => {

@@ -15,24 +15,48 @@ pub mod store_watch;
 pub mod thumbnail;
 pub mod tile;
 
-use std::sync::Once;
+use std::sync::OnceLock;
 
 use anyhow::Context;
 
+/// Loads the plugins a player's pipeline needs (demuxer, parser, decoder, conversion; libav alone is tens of
+/// megabytes of shared libraries) so that opening the first stream does not wait for the loader. Run at start
+/// on a thread of its own; a plugin that is missing is left for [`init`]'s check and the pipeline to report.
+pub fn preload_player_plugins() {
+    use gst::prelude::PluginFeatureExtManual;
+    for name in [
+        "typefind",
+        "decodebin",
+        "qtdemux",
+        "h264parse",
+        "avdec_h264",
+        "videoscale",
+        "videoconvert",
+        "capsfilter",
+    ] {
+        if let Some(Err(e)) = gst::ElementFactory::find(name).map(|f| f.load()) {
+            tracing::debug!(element = name, error = %e, "cannot preload");
+        }
+    }
+}
+
 /// Initialises GStreamer once and registers the elements the app needs statically (pravegasrc/sink and
-/// gtk4paintablesink), then checks the decoders and muxers it uses are installed.
+/// gtk4paintablesink), then checks the decoders and muxers it uses are installed. Safe to call from any thread:
+/// the app starts it on a thread of its own while GTK starts, and callers that come meanwhile wait for it.
 pub fn init() -> anyhow::Result<()> {
-    static INIT: Once = Once::new();
-    let mut result: anyhow::Result<()> = Ok(());
-    INIT.call_once(|| {
-        result = (|| {
+    static INIT: OnceLock<Result<(), String>> = OnceLock::new();
+    INIT.get_or_init(|| {
+        (|| -> anyhow::Result<()> {
             gst::init().context("cannot initialise GStreamer")?;
             gstpravega::register_static().context("cannot register pravegasrc/pravegasink")?;
             gstgtk4::plugin_register_static().context("cannot register gtk4paintablesink")?;
             Ok(())
-        })();
-    });
-    result?;
+        })()
+        // Every caller gets the first one's failure, not only the first.
+        .map_err(|e| format!("{e:#}"))
+    })
+    .clone()
+    .map_err(anyhow::Error::msg)?;
     let missing: Vec<&str> = [
         "decodebin",
         "qtdemux",

@@ -50,6 +50,24 @@ fn init_gettext() {
 
 /// Runs the app window on `store` until it is closed, optionally opening a stream at once.
 pub fn run(store: Arc<dyn Backend>, settings: Settings, show: window::StartView) {
+    crate::startup::mark("store");
+    // GStreamer reads its registry while GTK connects to the display and loads its styles: both take tens of
+    // milliseconds, and the player's first use waits for whatever is left.
+    let gst_ready =
+        std::thread::Builder::new()
+            .name("gst-init".into())
+            .spawn(|| match crate::engine::init() {
+                Ok(()) => {
+                    crate::startup::mark("gstreamer");
+                    crate::engine::preload_player_plugins();
+                    crate::startup::mark("player plugins loaded");
+                }
+                // Said again, in the window, by whatever needed it.
+                Err(e) => tracing::error!(error = %format!("{e:#}"), "cannot start GStreamer"),
+            });
+    if let Err(e) = gst_ready {
+        tracing::warn!(error = %e, "cannot start GStreamer on a thread of its own; it starts when needed");
+    }
     init_gettext();
     gtk::glib::set_application_name(&gettext("Hindsight"));
     // The style sheet and the keyboard shortcuts window, found by libadwaita and GTK at the base path.
@@ -62,6 +80,9 @@ pub fn run(store: Arc<dyn Backend>, settings: Settings, show: window::StartView)
         .flags(gtk::gio::ApplicationFlags::NON_UNIQUE)
         .resource_base_path(config::RESOURCE_BASE_PATH)
         .build();
+    gtk::gio::prelude::ApplicationExt::connect_startup(&app, |_| {
+        crate::startup::mark("gtk and libadwaita started")
+    });
     let app = RelmApp::from_app(app).with_args(Vec::new());
     app.run::<window::Window>(window::Init {
         store,

@@ -240,6 +240,8 @@ struct Tagged<'a, T: Serialize> {
     report: &'a T,
     #[serde(skip_serializing_if = "Option::is_none")]
     case: Option<CaseStatus>,
+    /// How long the app took to start, by stage.
+    startup: crate::startup::StartupReport,
 }
 
 fn write_tagged<T: Serialize>(view: &str, report: &T) {
@@ -248,10 +250,15 @@ fn write_tagged<T: Serialize>(view: &str, report: &T) {
     let case = (view != "case")
         .then(|| case_slot().lock().unwrap_or_else(|e| e.into_inner()).clone())
         .flatten();
-    let result = serde_json::to_vec(&Tagged { view, report, case })
-        .map_err(std::io::Error::other)
-        .and_then(|bytes| std::fs::write(&tmp, bytes))
-        .and_then(|()| std::fs::rename(&tmp, path));
+    let result = serde_json::to_vec(&Tagged {
+        view,
+        report,
+        case,
+        startup: crate::startup::report(),
+    })
+    .map_err(std::io::Error::other)
+    .and_then(|bytes| std::fs::write(&tmp, bytes))
+    .and_then(|()| std::fs::rename(&tmp, path));
     if let Err(e) = result {
         tracing::debug!(error = %e, path = %path.display(), "cannot write status file");
     }

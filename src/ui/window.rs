@@ -219,6 +219,8 @@ impl Component for Window {
     }
 
     fn init(init: Self::Init, root: Self::Root, sender: ComponentSender<Self>) -> ComponentParts<Self> {
+        crate::startup::mark("window init");
+        root.connect_map(|_| crate::startup::mark("window shown"));
         let Init {
             store,
             show,

@@ -34,7 +34,9 @@ static EPOCH: LazyLock<Instant> = LazyLock::new(Instant::now);
 
 impl FrameStats {
     pub(super) fn record(&self, pts: Option<gst::ClockTime>) {
-        self.count.fetch_add(1, Ordering::Relaxed);
+        if self.count.fetch_add(1, Ordering::Relaxed) == 0 {
+            crate::startup::mark("first frame at the sink");
+        }
         if let Some(pts) = pts.filter(|t| t.nseconds() > 0) {
             self.last_pts.store(pts.nseconds(), Ordering::Relaxed);
         }

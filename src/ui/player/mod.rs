@@ -328,6 +328,8 @@ impl PlayerPage {
                 if self.slots.len() == 1 {
                     w.picture.set_paintable(Some(player.paintable()));
                 }
+                crate::startup::mark("player built");
+                crate::startup::watch_first_frame(player.paintable());
                 for (camera, &slot) in player.cameras().iter().zip(&self.active) {
                     if let Some(cell) = self.cells.get(slot) {
                         cell.picture.set_paintable(Some(camera.paintable()));
