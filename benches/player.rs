@@ -27,8 +27,6 @@ const FPS: u64 = 5;
 const HOUR_FRAMES: u64 = 3600 * FPS;
 
 fn main() {
-    // As the app starts GTK: without OpenGL where there is no GPU (see `hindsight::renderer`).
-    hindsight::renderer::prefer_cpu_drawing_without_gpu();
     if let Err(e) = gtk::init() {
         eprintln!("player bench: skipped, no display ({e}); run it under xvfb-run");
         return;

@@ -37,8 +37,6 @@ fn main() {
     if let Ok(spec) = std::env::var("WALL_BENCH_WRITER") {
         return writer(&spec);
     }
-    // As the app starts GTK: without OpenGL where there is no GPU (see `hindsight::renderer`).
-    hindsight::renderer::prefer_cpu_drawing_without_gpu();
     if let Err(e) = gtk::init() {
         eprintln!("wall bench: skipped, no display ({e}); run it under xvfb-run");
         return;

@@ -10,7 +10,6 @@ mod credentials;
 pub mod engine;
 pub mod human;
 mod logging;
-pub mod renderer;
 pub mod serve;
 mod settings;
 pub(crate) mod startup;
@@ -318,8 +317,6 @@ pub fn run() -> ExitCode {
     };
     logging::init(matches!(cli.command, Some(Command::Serve { .. })));
     logging::install_panic_hook();
-    // Before anything starts a thread: it may set an environment variable for GTK.
-    renderer::prefer_cpu_drawing_without_gpu();
     let result = match cli.command {
         Some(command) => run_command(cli.store.as_deref(), command),
         None => {
