@@ -44,6 +44,7 @@ mod core;
 mod errors;
 pub mod lease;
 mod options;
+mod read_cache;
 mod reader;
 mod runtime;
 mod store;

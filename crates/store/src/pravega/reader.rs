@@ -5,7 +5,7 @@ use std::os::fd::OwnedFd;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use pravega_wire_protocol::commands::ReadSegmentCommand;
+use pravega_wire_protocol::commands::{ReadSegmentCommand, StreamSegmentInfoCommand};
 use pravega_wire_protocol::wire_commands::{Replies, Requests};
 use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
@@ -13,6 +13,7 @@ use tokio::io::Interest;
 use super::conn::{request_id, PendingReply, SegmentConn};
 use super::core::{Core, SegmentHandle};
 use super::errors::unexpected;
+use super::read_cache::Cache;
 use super::store::Shared;
 use crate::backend::{ByteReader, StreamInfo, WaitOutcome};
 use crate::error::{Result, StoreError};
@@ -24,47 +25,11 @@ const MIN_READ: usize = 256 * 1024;
 const MAX_READ: usize = 4 * 1024 * 1024;
 /// Bytes asked for by a tail wait: whatever gets appended next, up to this.
 const POLL_READ: i32 = 1024 * 1024;
-/// Read-ahead bytes are served for this long; after that a read goes to the server again, so a truncation by
-/// another process is noticed at most this late by a reader that had already fetched the truncated bytes
-/// (truncations through the same store drop the read-ahead at once).
-const CACHE_MAX_AGE: Duration = Duration::from_millis(100);
 /// A waiting reader also re-checks the tail this often, in case a long-polling read got lost.
 const RECHECK_EVERY: Duration = Duration::from_secs(1);
 
 pub(crate) fn i64_to_u64(v: i64) -> u64 {
     v.max(0) as u64
-}
-
-#[derive(Default)]
-struct Cache {
-    start: u64,
-    data: Vec<u8>,
-    at: Option<Instant>,
-    /// The stream's truncation count when fetched.
-    truncations: u64,
-}
-
-impl Cache {
-    fn put(&mut self, start: u64, data: Vec<u8>, truncations: u64) {
-        self.start = start;
-        self.data = data;
-        self.at = Some(Instant::now());
-        self.truncations = truncations;
-    }
-
-    fn copy_to(&self, offset: u64, buf: &mut [u8], truncations: u64) -> Option<usize> {
-        let at = self.at?;
-        if at.elapsed() > CACHE_MAX_AGE || offset < self.start || truncations != self.truncations {
-            return None;
-        }
-        let from = usize::try_from(offset - self.start).ok()?;
-        if from >= self.data.len() {
-            return None;
-        }
-        let n = buf.len().min(self.data.len() - from);
-        buf[..n].copy_from_slice(&self.data[from..from + n]);
-        Some(n)
-    }
 }
 
 /// An outstanding tail read, kept across waits so that a wait that timed out or was interrupted does not lose
@@ -145,6 +110,19 @@ async fn live_conn(
     match conn {
         Some(c) if c.is_alive() => Ok(c),
         _ => core.connect(h).await,
+    }
+}
+
+/// The tail of the segment `info` describes when `offset` is inside it, else what a read there gets: below the
+/// head it was truncated, at or past the tail there is nothing yet.
+fn place(info: &StreamSegmentInfoCommand, offset: u64) -> std::result::Result<u64, ReadResult> {
+    let (head, tail) = (i64_to_u64(info.start_offset), i64_to_u64(info.write_offset));
+    if offset < head {
+        Err(ReadResult::Truncated(head))
+    } else if offset >= tail {
+        Err(ReadResult::End(tail))
+    } else {
+        Ok(tail)
     }
 }
 
@@ -241,18 +219,15 @@ impl ByteReader for PravegaReader {
                 // Whichever answers first: data from the read needs no word on the tail.
                 let read_first = tokio::select! {
                     reply = &mut pending.reply => Some(reply?),
-                    done = &mut info => {
-                        let info = done?;
-                        let (head, t) = (i64_to_u64(info.start_offset), i64_to_u64(info.write_offset));
-                        if offset < head {
-                            return Ok((conn, ReadResult::Truncated(head), None));
+                    done = &mut info => match place(&done?, offset) {
+                        Ok(t) => {
+                            tail = Some(t);
+                            None
                         }
-                        if offset >= t {
-                            let keep = (offset == t).then_some(pending);
-                            return Ok((conn, ReadResult::End(t), keep));
+                        Err(ReadResult::End(t)) if t == offset => {
+                            return Ok((conn, ReadResult::End(t), Some(pending)));
                         }
-                        tail = Some(t);
-                        None
+                        Err(outside) => return Ok((conn, outside, None)),
                     }
                 };
                 let reply = match read_first {
@@ -272,15 +247,10 @@ impl ByteReader for PravegaReader {
                     _ => {}
                 }
                 if tail.is_none() {
-                    let info = info.await?;
-                    let (head, t) = (i64_to_u64(info.start_offset), i64_to_u64(info.write_offset));
-                    if offset < head {
-                        return Ok((conn, ReadResult::Truncated(head), None));
+                    match place(&info.await?, offset) {
+                        Ok(t) => tail = Some(t),
+                        Err(outside) => return Ok((conn, outside, None)),
                     }
-                    if offset >= t {
-                        return Ok((conn, ReadResult::End(t), None));
-                    }
-                    tail = Some(t);
                 }
             }
             let seg = h.qualified.clone();
