@@ -13,6 +13,7 @@
 
 pub mod backend;
 pub mod copy;
+pub mod digest;
 pub mod embedded;
 pub mod error;
 pub mod evidence;

@@ -99,7 +99,12 @@ impl Timeline {
         // A range whose last record is not a key frame and is followed by a new range (or nothing) ends with
         // an end record; a crashed writer leaves a key frame or forced record without a successor instead.
         for range in self.ranges.iter_mut().skip(touched) {
-            let Some(last) = records.get((range.end_record - 1 - first) as usize) else {
+            // Ranges the new records did not reach keep what they were (their last record is not in `records`
+            // when these are only the appended ones).
+            let Some(last) = (range.end_record - 1)
+                .checked_sub(first)
+                .and_then(|i| records.get(i as usize))
+            else {
                 continue;
             };
             range.closed = range.end_record > range.first_record + 1 && !last.flags.random_access();
@@ -194,20 +199,20 @@ fn spread(out: &mut [u64], lo: f64, width: f64, (s, e): (f64, f64), rate: f64) {
 /// or stops inside a cell its bytes stay where they were recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ByteSummary {
-    step_ns: u64,
-    gap_ns: u64,
+    pub(crate) step_ns: u64,
+    pub(crate) gap_ns: u64,
     /// Time of cell 0.
-    origin: Option<u64>,
-    cells: Vec<Cell>,
-    last: Option<IndexRecord>,
+    pub(crate) origin: Option<u64>,
+    pub(crate) cells: Vec<Cell>,
+    pub(crate) last: Option<IndexRecord>,
 }
 
 /// One cell: its bytes and the times they cover.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-struct Cell {
-    bytes: u64,
-    lo: u64,
-    hi: u64,
+pub(crate) struct Cell {
+    pub(crate) bytes: u64,
+    pub(crate) lo: u64,
+    pub(crate) hi: u64,
 }
 
 impl ByteSummary {
@@ -274,6 +279,29 @@ impl ByteSummary {
             self.put(i, ((cell_end - at) as f64 * rate).round() as u64, at, cell_end);
             at = cell_end;
         }
+    }
+
+    /// Forgets the bytes recorded before `t` (footage deleted by truncation): whole cells before it go, the
+    /// cell it falls in keeps the share of its bytes that lies after it.
+    pub fn clip_before(&mut self, t: Timestamp) {
+        let t = t.nanos();
+        for c in &mut self.cells {
+            if c.bytes == 0 || c.lo >= t {
+                continue;
+            }
+            if c.hi <= t {
+                *c = Cell::default();
+            } else {
+                let kept = (c.hi - t) as f64 / (c.hi - c.lo) as f64;
+                c.bytes = (c.bytes as f64 * kept).round() as u64;
+                c.lo = t;
+            }
+        }
+    }
+
+    /// Bytes summed over all cells.
+    pub fn total(&self) -> u64 {
+        self.cells.iter().map(|c| c.bytes).sum()
     }
 
     /// Bytes per bucket over `[from, to)` in `buckets` equal buckets, each cell's bytes spread evenly over the

@@ -64,6 +64,7 @@ pub fn delete_video_stream(backend: &dyn Backend, name: &StreamName) -> Result<(
     let names = VideoStreamNames::new(name)?;
     crate::evidence::delete_chain(backend, name)?;
     crate::marks::delete(backend, name)?;
+    crate::digest::delete(backend, name)?;
     backend.delete(&names.index)?;
     backend.delete(&names.data)
 }
