@@ -55,10 +55,10 @@ fn main() {
         records.len()
     );
     let built = Instant::now();
-    let lane = Lane::new("cam".into(), 0, records.clone());
+    let lane = Lane::from_records("cam".into(), 0, records.clone());
     println!("lane built at once (ranges and summary): {}", ms(built.elapsed()));
     // Growing by a minute of records at a time: what each index read adds.
-    let mut growing = Lane::new("cam".into(), 0, records[..records.len() - 600].to_vec());
+    let mut growing = Lane::from_records("cam".into(), 0, records[..records.len() - 600].to_vec());
     let per_minute = Latencies::new(records[records.len() - 600..].chunks(60).map(|minute| {
         let start = Instant::now();
         growing.append(minute);
@@ -68,7 +68,7 @@ fn main() {
         "  taking in a minute of new records: p50 {}",
         ms(per_minute.p50())
     );
-    assert_eq!(growing.summary, lane.summary, "grown and built at once agree");
+    assert_eq!(growing.summary(), lane.summary(), "grown and built at once agree");
 
     let month = TimeWindow::around(records[0].timestamp, records[records.len() - 1].timestamp);
     let day = TimeWindow {
@@ -77,9 +77,12 @@ fn main() {
             .saturating_sub(Duration::from_secs(86_400)),
         span: Duration::from_secs(86_400),
     };
-    // The baseline lane has a summary too coarse to use, so the strip comes from the records.
-    let mut raw = lane.clone();
-    raw.summary = ByteSummary::new(Duration::from_secs(400 * 86_400), DEFAULT_RANGE_GAP);
+    // The baseline lane holds every record and a summary too coarse to use, so the strip comes from the records.
+    let mut raw = Lane {
+        recent: records.clone(),
+        ..lane.clone()
+    };
+    raw.digest.bytes = ByteSummary::new(Duration::from_secs(400 * 86_400), DEFAULT_RANGE_GAP);
     for (label, window) in [("whole month", month), ("one day", day)] {
         let state = |lane: &Lane| TimelineState {
             window,

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use hindsight_store::video::{summarize, IndexReader};
-use hindsight_store::{Backend, IndexRecord, StreamName, Timeline};
+use hindsight_store::{digest, Backend, IndexRecord, StreamName, Timeline, DEFAULT_RANGE_GAP};
 use serde::Serialize;
 
 use crate::human;
@@ -81,10 +81,20 @@ pub fn run(
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
     let summary = summarize(store, name).with_context(|| format!("cannot read stream {name}"))?;
-    let (first, records) = IndexReader::open(store, name)
-        .and_then(|mut index| index.read_all())
-        .with_context(|| format!("cannot read the index of {name}"))?;
-    let timeline = Timeline::from_records(first, &records, gap);
+    // The records themselves are read only when asked for, or for another gap than the cached digest's: a
+    // year of footage is 630 MB of index, its digest a few MB.
+    let (timeline, records) = if with_records || gap != DEFAULT_RANGE_GAP {
+        let (first, records) = IndexReader::open(store, name)
+            .and_then(|mut index| index.read_all())
+            .with_context(|| format!("cannot read the index of {name}"))?;
+        (
+            Timeline::from_records(first, &records, gap),
+            Some((first, records)),
+        )
+    } else {
+        let loaded = digest::load(store, name).with_context(|| format!("cannot read the index of {name}"))?;
+        (loaded.digest.timeline, None)
+    };
     let report = Report {
         stream: name.to_string(),
         store: store.uri(),
@@ -120,7 +130,7 @@ pub fn run(
                 seconds: b.duration_since(*a).as_secs_f64(),
             })
             .collect(),
-        records: with_records.then(|| {
+        records: records.filter(|_| with_records).map(|(first, records)| {
             records
                 .iter()
                 .enumerate()

@@ -10,7 +10,8 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Instant;
 
 use anyhow::Context;
-use hindsight_store::{Backend, IndexRecord, StreamName};
+use hindsight_store::video::IndexReader;
+use hindsight_store::{search, Backend, IndexRecord, StreamName, Timestamp};
 use lru::LruCache;
 
 use super::thumbnail::{self, Thumbnail};
@@ -33,9 +34,29 @@ pub struct HoverResult {
 
 type Deliver = Box<dyn Fn(HoverResult) + Send + Sync>;
 
+/// What a hover asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HoverTarget {
+    /// This key frame (the timeline holds the records there).
+    KeyFrame(IndexRecord),
+    /// The key frame [`key_frame_at`] this time, searched in the index by the worker (older footage, whose
+    /// records the timeline does not keep).
+    At(Timestamp),
+}
+
+impl HoverTarget {
+    /// True when both ask for the same image.
+    pub fn same_as(&self, other: &HoverTarget) -> bool {
+        match (self, other) {
+            (HoverTarget::KeyFrame(a), HoverTarget::KeyFrame(b)) => a.offset == b.offset,
+            (a, b) => a == b,
+        }
+    }
+}
+
 struct State {
     /// The newest request not taken by a worker yet.
-    pending: Option<(u64, IndexRecord, Instant)>,
+    pending: Option<(u64, HoverTarget, Instant)>,
     generation: u64,
     cache: LruCache<u64, Arc<Thumbnail>>,
     cached_bytes: usize,
@@ -71,9 +92,27 @@ impl Shared {
         }
     }
 
+    /// The key frame a request shows, searched in the index when asked for by time.
+    fn resolve(&self, target: HoverTarget) -> Result<IndexRecord, String> {
+        let t = match target {
+            HoverTarget::KeyFrame(r) => return Ok(r),
+            HoverTarget::At(t) => t,
+        };
+        let mut index = IndexReader::open(self.store.as_ref(), &self.stream).map_err(|e| e.to_string())?;
+        let found = match search::seek_target_at_or_before(&mut index, t) {
+            Ok(None) => search::seek_target_at_or_after(&mut index, t),
+            other => other,
+        };
+        match found {
+            Ok(Some((_, r))) => Ok(r),
+            Ok(None) => Err("no key frame".into()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
     fn work(&self) {
         loop {
-            let (generation, record, asked) = {
+            let (generation, target, asked) = {
                 let mut st = self.lock();
                 loop {
                     if st.shutdown {
@@ -85,14 +124,16 @@ impl Shared {
                     st = self.wake.wait(st).unwrap_or_else(|e| e.into_inner());
                 }
             };
-            let cached = self.lock().cache.get(&record.offset).cloned();
-            let thumbnail = match cached {
-                Some(t) => Ok(t),
-                None => thumbnail::at_record(self.store.as_ref(), &self.stream, record, self.max_width)
-                    .map(Arc::new)
-                    .inspect(|t| self.insert(record.offset, t.clone()))
-                    .map_err(|e| format!("{e:#}")),
-            };
+            let thumbnail = self.resolve(target).and_then(|record| {
+                let cached = self.lock().cache.get(&record.offset).cloned();
+                match cached {
+                    Some(t) => Ok(t),
+                    None => thumbnail::at_record(self.store.as_ref(), &self.stream, record, self.max_width)
+                        .map(Arc::new)
+                        .inspect(|t| self.insert(record.offset, t.clone()))
+                        .map_err(|e| format!("{e:#}")),
+                }
+            });
             (self.deliver)(HoverResult {
                 generation,
                 asked,
@@ -171,13 +212,21 @@ impl HoverThumbnails {
     /// Asks for the key frame `record`. A cached image comes back at once; otherwise the request replaces any
     /// request not yet started, and its result is delivered with the returned generation.
     pub fn request(&self, record: IndexRecord) -> Result<Arc<Thumbnail>, u64> {
+        self.request_target(HoverTarget::KeyFrame(record))
+    }
+
+    /// Like [`HoverThumbnails::request`] for either kind of target (a time is searched by a worker, so its
+    /// image always comes back later, from the cache when it is there).
+    pub fn request_target(&self, target: HoverTarget) -> Result<Arc<Thumbnail>, u64> {
         let mut st = self.shared.lock();
         st.generation += 1;
-        if let Some(t) = st.cache.get(&record.offset) {
-            return Ok(t.clone());
+        if let HoverTarget::KeyFrame(record) = target {
+            if let Some(t) = st.cache.get(&record.offset) {
+                return Ok(t.clone());
+            }
         }
         let generation = st.generation;
-        st.pending = Some((generation, record, Instant::now()));
+        st.pending = Some((generation, target, Instant::now()));
         drop(st);
         self.shared.wake.notify_one();
         Err(generation)
@@ -204,7 +253,7 @@ impl Drop for HoverThumbnails {
 
 /// The key frame a hover at `t` shows: the newest seek target at or before `t`, else the first one after it;
 /// `records` in time order (a lane's index).
-pub fn key_frame_at(records: &[IndexRecord], t: hindsight_store::Timestamp) -> Option<IndexRecord> {
+pub fn key_frame_at(records: &[IndexRecord], t: Timestamp) -> Option<IndexRecord> {
     let after = records.partition_point(|r| r.timestamp <= t);
     records[..after]
         .iter()
@@ -315,5 +364,26 @@ mod tests {
         let (n, bytes) = hover.cached();
         assert!(n <= 3 && bytes <= 3 * 64 * 36 * 4, "{n} images, {bytes} bytes");
         assert!(hover.request(keys[2]).is_err(), "the oldest went out");
+    }
+
+    #[test]
+    fn a_hover_by_time_is_searched_in_the_index() {
+        let (_dir, store, name, keys) = recorded();
+        let (tx, rx) = mpsc::channel();
+        let hover = HoverThumbnails::without_workers(store, name, 64, 1 << 20, move |r| {
+            let _ = tx.send(r);
+        });
+        hover.add_workers(1).expect("worker");
+        let between = Timestamp::from_nanos(keys[4].timestamp.nanos() + 1);
+        for (t, shown) in [(between, keys[4]), (Timestamp::from_nanos(1), keys[0])] {
+            let generation = hover
+                .request_target(HoverTarget::At(t))
+                .expect_err("searched by a worker");
+            let r = rx.recv_timeout(Duration::from_secs(30)).expect("a result");
+            assert_eq!(r.generation, generation);
+            assert_eq!(r.thumbnail.expect("decoded").time, shown.timestamp);
+        }
+        // The image found by time is cached under its key frame.
+        assert!(hover.request(keys[4]).is_ok());
     }
 }

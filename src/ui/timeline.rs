@@ -12,7 +12,7 @@ use relm4::gtk;
 use relm4::gtk::prelude::*;
 
 use crate::ui::timeline_draw::draw;
-pub use crate::ui::timeline_lane::{Lane, LaneMarks, LaneUpdate, SUMMARY_STEP};
+pub use crate::ui::timeline_lane::{Lane, LaneKnown, LaneMarks, LaneUpdate, RECENT_RECORDS};
 use crate::ui::timeline_model::{ClipSelection, TimeWindow};
 
 /// Height of the timeline with one lane, and what each further lane adds.
@@ -168,7 +168,16 @@ impl TimelineWidget {
     /// [`key_frame_at`]: crate::engine::hover::key_frame_at
     pub fn key_frame_at(&self, t: Timestamp) -> Option<IndexRecord> {
         let s = self.state.borrow();
-        crate::engine::hover::key_frame_at(&s.lanes.first()?.records, t)
+        crate::engine::hover::key_frame_at(s.lanes.first()?.records_over(t)?, t)
+    }
+
+    /// True when `t` lies within the first lane's stored footage (from its head to its newest record).
+    pub fn covers(&self, t: Timestamp) -> bool {
+        let s = self.state.borrow();
+        s.lanes
+            .first()
+            .and_then(|l| Some((l.head()?, l.newest()?)))
+            .is_some_and(|(a, b)| a <= t && t <= b)
     }
 
     /// The time span across the widget.
@@ -198,7 +207,7 @@ impl TimelineWidget {
                     lane.append(&new);
                     lane
                 }
-                (LaneUpdate::Append(new), None) => Lane::new(String::new(), 0, new),
+                (LaneUpdate::Append(new), None) => Lane::from_records(String::new(), 0, new),
             })
             .collect();
         self.set_lanes(lanes, edge);
@@ -210,7 +219,7 @@ impl TimelineWidget {
     }
 
     /// What each lane holds, for reading only what was appended since.
-    pub fn known(&self) -> Vec<Option<(u64, usize, IndexRecord)>> {
+    pub fn known(&self) -> Vec<Option<LaneKnown>> {
         self.state.borrow().lanes.iter().map(Lane::known).collect()
     }
 
@@ -222,28 +231,17 @@ impl TimelineWidget {
         }
         {
             let mut s = self.state.borrow_mut();
-            let first = lanes
-                .iter()
-                .filter_map(|l| l.records.first())
-                .map(|r| r.timestamp)
-                .min();
-            let last = lanes
-                .iter()
-                .filter_map(|l| l.records.last())
-                .map(|r| r.timestamp)
-                .max();
+            let first = lanes.iter().filter_map(Lane::head).min();
+            let last = lanes.iter().filter_map(Lane::newest).max();
             if !s.user_moved {
                 if let (Some(a), Some(b)) = (first, last) {
                     s.window = TimeWindow::around(a, edge.unwrap_or(b).max(b));
                 }
             }
             s.merged = if lanes.len() == 1 {
-                lanes[0].timeline.clone()
+                lanes[0].timeline().clone()
             } else {
-                let mut all: Vec<IndexRecord> =
-                    lanes.iter().flat_map(|l| l.records.iter().copied()).collect();
-                all.sort_by_key(|r| r.timestamp);
-                Timeline::from_records(0, &all, DEFAULT_RANGE_GAP)
+                Timeline::union(lanes.iter().map(Lane::timeline), DEFAULT_RANGE_GAP)
             };
             s.lanes = lanes;
             s.edge = edge;
@@ -267,7 +265,7 @@ impl TimelineWidget {
             .borrow()
             .lanes
             .iter()
-            .map(|l| l.timeline.clone())
+            .map(|l| l.timeline().clone())
             .collect()
     }
 

@@ -79,7 +79,7 @@ fn lane_rows(lanes: usize, top: f64, h: f64) -> Vec<LaneRows> {
 
 /// Deleted by retention/truncation: hatched red from the left edge to the first stored time.
 fn draw_truncated(lane: &Lane, win: &TimeWindow, cr: &gtk::cairo::Context, w: f64, r: &LaneRows) {
-    let Some(cut) = lane.timeline.truncated_before else {
+    let Some(cut) = lane.timeline().truncated_before else {
         return;
     };
     let x = win.x_of(cut, w).clamp(0.0, w);
@@ -107,7 +107,7 @@ fn draw_lane(lane: &Lane, s: &TimelineState, cr: &gtk::cairo::Context, w: f64, r
     let win = &s.window;
     draw_truncated(lane, win, cr, w, r);
     cr.set_source_rgb(0.21, 0.52, 0.89);
-    for range in &lane.timeline.ranges {
+    for range in &lane.timeline().ranges {
         let end = if range.closed {
             range.end
         } else {
@@ -123,12 +123,15 @@ fn draw_lane(lane: &Lane, s: &TimelineState, cr: &gtk::cairo::Context, w: f64, r
     let _ = cr.fill();
 
     let buckets = (w / 2.0).max(1.0) as usize;
-    // Wide views add up the summary's cells; close up, the records in view are exact and few.
+    // Wide views add up the digest's minute cells; close up, the records in view are exact and few where the
+    // lane holds them (recent footage), older footage stays in minutes.
     let bucket_span = win.span / buckets as u32;
-    let bytes = if bucket_span >= lane.summary.step() * 4 {
-        lane.summary.buckets(win.start, win.end(), buckets)
-    } else {
-        bitrate_buckets(&lane.records, win.start, win.end(), buckets, DEFAULT_RANGE_GAP)
+    let close_up = lane
+        .records_over(win.start)
+        .filter(|_| bucket_span < lane.summary().step() * 4);
+    let bytes = match close_up {
+        Some(records) => bitrate_buckets(records, win.start, win.end(), buckets, DEFAULT_RANGE_GAP),
+        None => lane.summary().buckets(win.start, win.end(), buckets),
     };
     if let Some(&max) = bytes.iter().max().filter(|m| **m > 0) {
         cr.set_source_rgba(0.55, 0.75, 0.95, 0.8);

@@ -111,6 +111,35 @@ impl Timeline {
         }
     }
 
+    /// The recorded time of several timelines together (cameras reviewed side by side): their ranges merged
+    /// where they overlap or are at most `gap` apart. Record numbers and offsets of merged ranges are the first
+    /// timeline's own and mean little; the head is the latest truncated head.
+    pub fn union<'a>(timelines: impl IntoIterator<Item = &'a Timeline>, gap: Duration) -> Timeline {
+        let mut all: Vec<RecordedRange> = Vec::new();
+        let mut truncated_before = None;
+        for t in timelines {
+            all.extend_from_slice(&t.ranges);
+            truncated_before = truncated_before.max(t.truncated_before);
+        }
+        all.sort_by_key(|r| r.start);
+        let mut ranges: Vec<RecordedRange> = Vec::with_capacity(all.len());
+        for r in all {
+            match ranges.last_mut() {
+                Some(last) if r.start <= last.end.saturating_add(gap) => {
+                    if r.end > last.end {
+                        last.end = r.end;
+                        last.closed = r.closed;
+                    }
+                }
+                _ => ranges.push(r),
+            }
+        }
+        Timeline {
+            ranges,
+            truncated_before,
+        }
+    }
+
     /// The range that contains `t`, if any.
     pub fn range_at(&self, t: Timestamp) -> Option<&RecordedRange> {
         let idx = self.ranges.partition_point(|r| r.start <= t);
@@ -299,6 +328,15 @@ impl ByteSummary {
         }
     }
 
+    /// The cells with bytes that start before `t`, in time order: where their bytes start, and how many.
+    pub fn cells_before(&self, t: Timestamp) -> impl Iterator<Item = (Timestamp, u64)> + '_ {
+        self.cells
+            .iter()
+            .filter(|c| c.bytes > 0)
+            .take_while(move |c| c.lo < t.nanos())
+            .map(|c| (Timestamp::from_nanos(c.lo), c.bytes))
+    }
+
     /// Bytes summed over all cells.
     pub fn total(&self) -> u64 {
         self.cells.iter().map(|c| c.bytes).sum()
@@ -394,6 +432,35 @@ mod tests {
         assert_eq!(tl.range_at(Timestamp::from_nanos(1_000 * S + 30 * S)), None);
         assert_eq!(tl.next_range(t).map(|r| r.first_record), Some(6));
         assert_eq!(tl.previous_range(t).map(|r| r.first_record), Some(4));
+    }
+
+    #[test]
+    fn the_union_of_timelines_merges_what_overlaps_or_nearly_touches() {
+        let range = |a: u64, b: u64| RecordedRange {
+            start: Timestamp::from_nanos(a * S),
+            end: Timestamp::from_nanos(b * S),
+            first_record: 0,
+            end_record: 1,
+            start_offset: 0,
+            end_offset: 0,
+            closed: false,
+        };
+        let one = Timeline {
+            ranges: vec![range(0, 10), range(100, 110)],
+            truncated_before: None,
+        };
+        let two = Timeline {
+            ranges: vec![range(5, 20), range(25, 30), range(200, 210)],
+            truncated_before: Some(Timestamp::from_nanos(5 * S)),
+        };
+        let u = Timeline::union([&one, &two], Duration::from_secs(10));
+        let spans: Vec<(u64, u64)> = u
+            .ranges
+            .iter()
+            .map(|r| (r.start.nanos() / S, r.end.nanos() / S))
+            .collect();
+        assert_eq!(spans, vec![(0, 30), (100, 110), (200, 210)]);
+        assert_eq!(u.truncated_before, Some(Timestamp::from_nanos(5 * S)));
     }
 
     #[test]

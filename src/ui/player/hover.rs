@@ -4,12 +4,12 @@
 
 use std::time::Instant;
 
-use hindsight_store::{IndexRecord, Timestamp};
+use hindsight_store::Timestamp;
 use relm4::adw::prelude::*;
 use relm4::{gtk, ComponentSender};
 
 use super::{PlayerMsg, PlayerPage, PlayerWidgets};
-use crate::engine::hover::{HoverResult, HoverThumbnails};
+use crate::engine::hover::{HoverResult, HoverTarget, HoverThumbnails};
 use crate::engine::thumbnail::Thumbnail;
 use crate::ui::localtime;
 use crate::ui::status_report::HoverReport;
@@ -57,7 +57,7 @@ pub fn hover_widgets(area: &gtk::DrawingArea) -> HoverWidgets {
 pub struct HoverState {
     pointer: Option<Timestamp>,
     /// The key frame asked for, and when the pointer reached it.
-    wanted: Option<(IndexRecord, Instant)>,
+    wanted: Option<(HoverTarget, Instant)>,
     /// Generation of the request in flight for it.
     generation: Option<u64>,
     /// The key frame whose image is up, and how long it took to get there.
@@ -89,9 +89,15 @@ impl PlayerPage {
             self.hover = Default::default();
             return;
         };
-        let Some(record) = w.timeline.key_frame_at(t) else {
-            w.hover.popover.popdown();
-            return;
+        // Recent footage: the key frame from the records the timeline keeps; older footage: searched in the
+        // index by a worker.
+        let target = match w.timeline.key_frame_at(t) {
+            Some(record) => HoverTarget::KeyFrame(record),
+            None if w.timeline.covers(t) => HoverTarget::At(t),
+            None => {
+                w.hover.popover.popdown();
+                return;
+            }
         };
         self.hover.pointer = Some(t);
         w.hover
@@ -100,16 +106,18 @@ impl PlayerPage {
         if !w.hover.popover.is_visible() {
             w.hover.popover.popup();
         }
-        if self.hover.wanted.is_some_and(|(r, _)| r.offset == record.offset) {
+        if self.hover.wanted.is_some_and(|(r, _)| r.same_as(&target)) {
             return;
         }
         let asked = Instant::now();
-        self.hover.wanted = Some((record, asked));
-        w.hover
-            .label
-            .set_label(&localtime::format_with_millis(record.timestamp));
+        self.hover.wanted = Some((target, asked));
+        if let HoverTarget::KeyFrame(record) = target {
+            w.hover
+                .label
+                .set_label(&localtime::format_with_millis(record.timestamp));
+        }
         let Some(thumbs) = &self.hover_thumbs else { return };
-        match thumbs.request(record) {
+        match thumbs.request_target(target) {
             Ok(thumb) => self.show_hover(w, &thumb, asked),
             Err(generation) => self.hover.generation = Some(generation),
         }
@@ -146,7 +154,12 @@ impl PlayerPage {
         let pointer = self.hover.pointer?;
         Some(HoverReport {
             pointer_ns: pointer.nanos(),
-            key_frame_ns: self.hover.wanted.map_or(0, |(r, _)| r.timestamp.nanos()),
+            key_frame_ns: match self.hover.wanted {
+                Some((HoverTarget::KeyFrame(r), _)) => r.timestamp.nanos(),
+                // Found by the worker: the image shown is that key frame.
+                Some((HoverTarget::At(_), _)) => self.hover.shown.map_or(0, |(t, _)| t.nanos()),
+                None => 0,
+            },
             shown_ns: self.hover.shown.map_or(0, |(t, _)| t.nanos()),
             latency_ms: self.hover.shown.map_or(0, |(_, ms)| ms),
         })

@@ -4,7 +4,9 @@
 use std::time::Duration;
 
 use gettextrs::gettext;
+use hindsight_store::digest::{self, Digest};
 use hindsight_store::marks::{self, Marks};
+use hindsight_store::search::IndexSource;
 use hindsight_store::video::{summarize, IndexReader};
 use hindsight_store::{Backend, IndexRecord, StreamName, Timestamp};
 use relm4::adw::prelude::*;
@@ -15,17 +17,13 @@ use crate::human;
 use crate::ui::i18n::i18n_f;
 use crate::ui::localtime;
 use crate::ui::status_report;
-use crate::ui::timeline::{Lane, LaneUpdate};
+use crate::ui::timeline::{Lane, LaneKnown, LaneUpdate, RECENT_RECORDS};
 use crate::ui::timeline_model::LiveStatus;
 
 /// Index data read in the background.
 #[derive(Debug)]
 pub struct Snapshot {
-    first: u64,
-    /// The records after the `count` known ones (`appended`), or all of them.
-    pub(super) records: Vec<IndexRecord>,
-    /// `records` continue what the lane holds.
-    appended: bool,
+    index: IndexUpdate,
     recording: bool,
     /// Stored data bytes.
     pub(super) size: u64,
@@ -33,37 +31,52 @@ pub struct Snapshot {
     pub(super) marks: Marks,
 }
 
-/// Reads a camera's index: only the records after the `known` ones (first record number, count, last record)
-/// when the index still starts there and still holds that last record, all of it otherwise.
+/// What was read of an index.
+#[derive(Debug)]
+enum IndexUpdate {
+    /// The records appended to what the lane holds.
+    Appended(Vec<IndexRecord>),
+    /// The index's digest and its newest records, for a new lane.
+    Whole(Digest, Vec<IndexRecord>),
+}
+
+/// Reads a camera's index: only the records after the `known` ones when the index still starts there and still
+/// holds that last record; otherwise its digest (cached beside the stream, brought up to date) and its newest
+/// [`RECENT_RECORDS`] records, never the whole index.
 fn read_snapshot(
     store: &dyn Backend,
     name: &StreamName,
-    known: Option<(u64, usize, IndexRecord)>,
+    known: Option<LaneKnown>,
 ) -> Result<Snapshot, String> {
     let summary = summarize(store, name).map_err(|e| e.to_string())?;
     let mut index = IndexReader::open(store, name).map_err(|e| e.to_string())?;
     let continued = match known {
-        Some((first, count, last)) if summary.first_record == first => {
-            let end = first + count as u64;
-            let same = index
-                .read_range(end - 1, end)
-                .map_err(|e| e.to_string())?
-                .first()
-                .is_some_and(|r| *r == last);
-            same.then_some((first, end))
-        }
+        Some((first, end, last)) if summary.first_record == first && end > first => index
+            .read_range(end - 1, end)
+            .map_err(|e| e.to_string())?
+            .first()
+            .is_some_and(|r| *r == last)
+            .then_some(end),
         _ => None,
     };
-    let (first, records, appended) = match continued {
-        Some((first, end)) => {
-            let (_, tail) =
-                hindsight_store::search::IndexSource::bounds(&mut index).map_err(|e| e.to_string())?;
-            let new = index.read_range(end, tail).map_err(|e| e.to_string())?;
-            (first, new, true)
+    let update = match continued {
+        Some(end) => {
+            let (_, tail) = IndexSource::bounds(&mut index).map_err(|e| e.to_string())?;
+            IndexUpdate::Appended(index.read_range(end, tail).map_err(|e| e.to_string())?)
         }
         None => {
-            let (first, records) = index.read_all().map_err(|e| e.to_string())?;
-            (first, records, false)
+            let loaded = digest::load(store, name).map_err(|e| e.to_string())?;
+            let d = loaded.digest;
+            tracing::debug!(
+                stream = %name,
+                from_cache = loaded.from_cache,
+                records_read = loaded.records_read,
+                saved = loaded.saved,
+                "timeline digest"
+            );
+            let from = d.end().saturating_sub(RECENT_RECORDS as u64).max(d.first());
+            let recent = index.read_range(from, d.end()).map_err(|e| e.to_string())?;
+            IndexUpdate::Whole(d, recent)
         }
     };
     // Marks that cannot be read leave the timeline without them; the video still plays.
@@ -72,9 +85,7 @@ fn read_snapshot(
         Marks::default()
     });
     Ok(Snapshot {
-        first,
-        records,
-        appended,
+        index: update,
         recording: summary.data.writer_active == Some(true),
         size: summary.stored_bytes(),
         marks,
@@ -229,9 +240,15 @@ impl PlayerPage {
             .into_iter()
             .zip(&self.slots)
             .map(|(r, slot)| match r {
-                Ok(s) if s.appended => LaneUpdate::Append(s.records),
-                Ok(s) => LaneUpdate::Whole(Lane::new(slot.stream.to_string(), s.first, s.records)),
-                Err(_) => LaneUpdate::Whole(Lane::new(slot.stream.to_string(), 0, Vec::new())),
+                Ok(Snapshot {
+                    index: IndexUpdate::Appended(records),
+                    ..
+                }) => LaneUpdate::Append(records),
+                Ok(Snapshot {
+                    index: IndexUpdate::Whole(digest, recent),
+                    ..
+                }) => LaneUpdate::Whole(Lane::new(slot.stream.to_string(), digest, recent)),
+                Err(_) => LaneUpdate::Whole(Lane::new(slot.stream.to_string(), Digest::new(0), Vec::new())),
             })
             .collect();
         w.timeline.update_lanes(updates, edge);

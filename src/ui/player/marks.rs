@@ -18,7 +18,7 @@ use super::{PlayerCmd, PlayerMsg, PlayerPage, PlayerWidgets};
 use crate::ui::i18n::i18n_f;
 use crate::ui::localtime;
 use crate::ui::status_report::MarksReport;
-use crate::ui::timeline::LaneMarks;
+use crate::ui::timeline::{Lane, LaneMarks};
 
 /// Footage deleted within this long is shaded on the timeline.
 const DUE_WITHIN: Duration = Duration::from_secs(3600);
@@ -231,7 +231,7 @@ impl PlayerPage {
                 w.timeline.with_first_lane(|lane| {
                     retention::due_within(
                         policy,
-                        &lane.records,
+                        &lane.retention_records(),
                         size,
                         Timestamp::now(),
                         DUE_WITHIN,
@@ -253,10 +253,7 @@ impl PlayerPage {
                 w.bookmarks.list.append(&bookmark_row(b, sender));
             }
         }
-        let head = w
-            .timeline
-            .with_first_lane(|lane| lane.records.first().map(|r| r.timestamp))
-            .flatten();
+        let head = w.timeline.with_first_lane(Lane::head).flatten();
         self.marks = m;
         self.due = due;
         let deleted_under_playhead = match (self.head, head, self.watched) {

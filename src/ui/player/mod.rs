@@ -101,7 +101,7 @@ pub struct PlayerPage {
     /// Frame times are being read for the timeline's window.
     frames_loading: bool,
     /// What each camera's lane holds, so an index read brings only what was appended since.
-    known_lanes: Vec<Option<(u64, usize, hindsight_store::IndexRecord)>>,
+    known_lanes: Vec<Option<crate::ui::timeline::LaneKnown>>,
 }
 
 impl Component for PlayerPage {

@@ -43,7 +43,9 @@ fn store_with(recs: &[IndexRecord]) -> (tempfile::TempDir, std::sync::Arc<dyn Ba
 }
 
 fn append(backend: &dyn Backend, name: &StreamName, recs: &[IndexRecord]) {
-    let mut w = backend.writer(&name.index().expect("index name")).expect("writer");
+    let mut w = backend
+        .writer(&name.index().expect("index name"))
+        .expect("writer");
     let bytes: Vec<u8> = recs.iter().flat_map(|r| r.encode()).collect();
     w.append(&bytes).expect("append");
     w.sync().expect("sync");
@@ -96,7 +98,10 @@ fn the_cached_form_reads_back_the_same_and_garbage_reads_as_nothing() {
     other_version[0] = 99;
     assert_eq!(Digest::decode(&other_version), None);
     // Huge counts are refused before anything is allocated.
-    assert_eq!(Digest::decode(&[1, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0x0f]), None);
+    assert_eq!(
+        Digest::decode(&[1, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0x0f]),
+        None
+    );
 }
 
 #[test]
@@ -154,7 +159,9 @@ fn a_cache_that_disagrees_with_the_index_is_rebuilt() {
     assert_eq!(reloaded.digest.timeline, whole(0, &expected));
 
     // A torn snapshot after the good one (a crash while saving) leaves the good one in use.
-    let mut w = backend.writer(&digest_name(&name).expect("name")).expect("writer");
+    let mut w = backend
+        .writer(&digest_name(&name).expect("name"))
+        .expect("writer");
     w.append(b"HSD1\0\0\x10\0garbage").expect("append");
     drop(w);
     assert!(load(backend.as_ref(), &name).expect("load").from_cache);
@@ -180,6 +187,8 @@ fn after_a_truncation_the_cached_digest_starts_at_the_new_head() {
         "no bytes before the head"
     );
     delete(backend.as_ref(), &name).expect("delete");
-    assert!(!backend.exists(&digest_name(&name).expect("name")).expect("exists"));
+    assert!(!backend
+        .exists(&digest_name(&name).expect("name"))
+        .expect("exists"));
     delete(backend.as_ref(), &name).expect("deleting nothing is fine");
 }
