@@ -6,7 +6,7 @@
 //!   stream, later runs read the cache; baseline in the same run: `inspect --gap 13`, which reads the whole
 //!   index as inspect did before the digest;
 //! - `hindsight play`: exec until the app's status report shows the timeline fitted to the stream (its index
-//!   read), and the app's resident memory then.
+//!   read; at most the two months the timeline zooms out to), and the app's resident memory then.
 //!
 //! Run under a display (`dbus-run-session -- xvfb-run -a cargo bench --bench year`). Figures only.
 
@@ -126,13 +126,17 @@ fn open_app(bin: &Path, store: &Path, stream: &str, days: u64, dir: &Path) -> Op
         .stderr(Stdio::null())
         .spawn()
         .expect("start hindsight");
-    let want = Duration::from_secs(days * DAY * 9 / 10).as_nanos() as u64;
+    // The window fits the stream, up to the widest the timeline zooms out to (two months: a year opens on its
+    // newest two months).
+    let want = Duration::from_secs(days * DAY * 9 / 10)
+        .min(hindsight::timeline_model::MAX_SPAN.mul_f64(0.9))
+        .as_nanos() as u64;
     let deadline = start + Duration::from_secs(120);
     let mut found = None;
     while Instant::now() < deadline {
         let text = std::fs::read_to_string(&status).unwrap_or_default();
         let json: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-        let tl = &json["player"]["timeline"];
+        let tl = &json["timeline"];
         let span = tl["end_ns"]
             .as_u64()
             .unwrap_or(0)
