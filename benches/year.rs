@@ -5,33 +5,42 @@
 //! - `hindsight inspect`: the first run builds the timeline digest from the index and caches it beside the
 //!   stream, later runs read the cache; baseline in the same run: `inspect --gap 13`, which reads the whole
 //!   index as inspect did before the digest;
+//! - go to a time (`pravegasrc start-mode=timestamp`, a new pipeline each time) → first decoded frame, at ten
+//!   seconds that were given a real GOP (the 1-day stream is the baseline: the search is what grows);
 //! - `hindsight play`: exec until the app's status report shows the timeline fitted to the stream (its index
-//!   read; at most the two months the timeline zooms out to), and the app's resident memory then.
+//!   read), and the app's resident memory then.
 //!
-//! Run under a display (`dbus-run-session -- xvfb-run -a cargo bench --bench year`). Figures only.
+//! Run under a display (`dbus-run-session -- xvfb-run -a cargo bench --bench year`); `HINDSIGHT_YEAR_STORE=DIR`
+//! keeps the generated store in DIR (it must not hold these streams yet). Figures only.
 
 use std::fs::File;
 use std::io::Write;
-use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use hindsight_store::format::{Flags, IndexRecord};
+use gst::prelude::*;
+use hindsight_store::format::{Flags, FrameHeader, IndexRecord, FRAME_HEADER_LEN};
 use hindsight_store::{StoreUri, StreamName, Timestamp};
-use hindsight_testkit::ms;
+use hindsight_testkit::{ms, Latencies};
 
 const DAY: u64 = 86_400;
-/// Bytes of a one-second GOP (a 160 kbit/s camera).
-const GOP: u64 = 20_000;
+/// Bytes of a one-second GOP (a 400 kbit/s camera).
+const GOP: u64 = 50_000;
 
 fn bin() -> Option<PathBuf> {
     let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/hindsight");
     bin.exists().then_some(bin)
 }
 
-/// Writes `days` of index records ending now, and a sparse data stream as long as they say.
-fn generate(store: &Path, days: u64) -> StreamName {
+/// True for the seconds the generated camera was off (an hour every other day: the timeline has gaps to draw).
+fn off(s: u64) -> bool {
+    s % (2 * DAY) > 40_000 && s % (2 * DAY) < 43_600
+}
+
+/// Writes `days` of index records ending now, and a sparse data stream as long as they say; the stream and
+/// the time of its first second.
+fn generate(store: &Path, days: u64) -> (StreamName, Timestamp) {
     let backend = StoreUri::embedded(store).open_new().expect("store");
     let name = StreamName::parse(&format!("year/d{days}")).expect("name");
     backend.create(&name).expect("data stream");
@@ -45,8 +54,7 @@ fn generate(store: &Path, days: u64) -> StreamName {
         .expect("writer");
     let mut buf = Vec::with_capacity(1 << 20);
     for s in 0..records {
-        // A camera off for an hour every other day: the timeline has gaps to draw.
-        if s % (2 * DAY) > 40_000 && s % (2 * DAY) < 43_600 {
+        if off(s) {
             continue;
         }
         let r = IndexRecord {
@@ -71,15 +79,114 @@ fn generate(store: &Path, days: u64) -> StreamName {
     File::create(&seg)
         .and_then(|f| f.set_len(records * GOP))
         .expect("sparse data");
-    name
+    (name, start)
+}
+
+/// One real GOP (a second of 160x90 H.264 at 10 fps) as stored frames: recorded into a scratch store, read
+/// back whole.
+fn real_gop(dir: &Path) -> Vec<(FrameHeader, Vec<u8>)> {
+    let scratch = dir.join("scratch");
+    let desc = format!(
+        "videotestsrc pattern=ball num-buffers=10 ! video/x-raw,width=160,height=90,framerate=10/1 ! \
+         x264enc key-int-max=10 speed-preset=ultrafast tune=zerolatency ! h264parse ! \
+         mp4mux streamable=true fragment-duration=100 ! pravegasink store=\"{}\" stream=g/gop",
+        scratch.display()
+    );
+    let pipeline = gst::parse::launch(&desc).expect("pipeline");
+    pipeline.set_state(gst::State::Playing).expect("play");
+    let bus = pipeline.bus().expect("bus");
+    let msg = bus.timed_pop_filtered(
+        gst::ClockTime::from_seconds(60),
+        &[gst::MessageType::Eos, gst::MessageType::Error],
+    );
+    pipeline.set_state(gst::State::Null).expect("stop");
+    assert!(
+        msg.is_some_and(|m| matches!(m.view(), gst::MessageView::Eos(_))),
+        "the GOP recording failed"
+    );
+    let backend = StoreUri::embedded(&scratch).open().expect("scratch store");
+    let name = StreamName::parse("g/gop").expect("name");
+    let mut reader = backend.reader(&name).expect("reader");
+    let (head, tail) = reader.extent().expect("extent");
+    let mut bytes = vec![0u8; (tail - head) as usize];
+    assert!(hindsight_store::video::read_exact_at(reader.as_mut(), head, &mut bytes).expect("read"));
+    let mut frames = Vec::new();
+    let mut at = 0;
+    while at < bytes.len() {
+        let header = FrameHeader::decode(&bytes[at..]).expect("a frame header");
+        frames.push((
+            header,
+            bytes[at + FRAME_HEADER_LEN..at + header.frame_len()].to_vec(),
+        ));
+        at += header.frame_len();
+    }
+    frames
+}
+
+/// Writes `gop` at each of `seconds` of a generated stream (where its index records point), retimed to that
+/// second; the rest of the data stays sparse.
+fn plant(store: &Path, days: u64, start: Timestamp, gop: &[(FrameHeader, Vec<u8>)], seconds: &[u64]) {
+    use std::os::unix::fs::FileExt;
+    let seg = store
+        .join("year")
+        .join(format!("d{days}"))
+        .join(format!("{:020}.seg", 0));
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(seg)
+        .expect("data segment");
+    let t0 = gop[0].0.timestamp.nanos();
+    for &s in seconds {
+        let mut bytes = Vec::new();
+        for (header, payload) in gop {
+            let mut h = *header;
+            h.timestamp =
+                Timestamp::from_nanos(start.nanos() + s * 1_000_000_000 + (h.timestamp.nanos() - t0));
+            bytes.extend_from_slice(&h.encode());
+            bytes.extend_from_slice(payload);
+        }
+        assert!(bytes.len() as u64 <= GOP, "a GOP of {} bytes", bytes.len());
+        file.write_all_at(&bytes, s * GOP).expect("plant a GOP");
+    }
+}
+
+/// `pravegasrc start-mode=timestamp` at each second of `seconds` → first decoded frame, each a new pipeline.
+fn go_to_time(store: &Path, stream: &str, start: Timestamp, seconds: &[u64]) -> Latencies {
+    // The first pipeline of the process loads the decoder: a first go untimed.
+    let runs = seconds.first().map(|&s| (false, s)).into_iter();
+    let runs = runs.chain(seconds.iter().map(|&s| (true, s)));
+    Latencies::new(runs.filter_map(|(timed, s)| {
+        let t = start.nanos() + s * 1_000_000_000 + 300_000_000;
+        let began = Instant::now();
+        let pipeline = gst::parse::launch(&format!(
+            "pravegasrc store=\"{}\" stream={stream} start-mode=timestamp start-timestamp={t} ! \
+             decodebin ! appsink name=out sync=false",
+            store.display()
+        ))
+        .expect("pipeline")
+        .downcast::<gst::Pipeline>()
+        .expect("a pipeline");
+        let sink = pipeline
+            .by_name("out")
+            .and_then(|e| e.downcast::<gst_app::AppSink>().ok())
+            .expect("appsink");
+        pipeline.set_state(gst::State::Playing).expect("play");
+        let sample = sink.try_pull_sample(gst::ClockTime::from_seconds(30));
+        let took = began.elapsed();
+        pipeline.set_state(gst::State::Null).expect("stop");
+        assert!(sample.is_some(), "no frame at second {s} of {stream}");
+        timed.then_some(took)
+    }))
 }
 
 /// Runs `hindsight ARGS`; wall time and peak resident memory (MB).
-// The child is reaped by wait4 (for its peak memory), which clippy does not see.
-#[allow(clippy::zombie_processes)]
+///
+/// The peak is the child's VmHWM, read every millisecond while it runs (a high-water mark, so a read after the
+/// peak holds it). wait4's ru_maxrss would not do: Linux carries the parent's peak over into a child that
+/// execs after a vfork, and this process is larger than the commands it measures.
 fn timed(bin: &Path, store: &Path, args: &[&str]) -> (Duration, f64) {
     let start = Instant::now();
-    let child = Command::new(bin)
+    let mut child = Command::new(bin)
         .arg("--store")
         .arg(store)
         .args(args)
@@ -87,27 +194,27 @@ fn timed(bin: &Path, store: &Path, args: &[&str]) -> (Duration, f64) {
         .stderr(Stdio::null())
         .spawn()
         .expect("start hindsight");
-    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
-    let (status, rusage) = wait4(pid);
+    let mut peak_kb = 0.0f64;
+    let status = loop {
+        peak_kb = peak_kb.max(proc_status_kb(child.id(), "VmHWM:"));
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    };
     let took = start.elapsed();
-    assert!(
-        status.success(),
-        "hindsight {args:?} failed: {status:?} (signal {:?})",
-        status.signal()
-    );
-    (took, rusage as f64 / 1024.0)
+    assert!(status.success(), "hindsight {args:?} failed: {status:?}");
+    (took, peak_kb / 1024.0)
 }
 
-/// Waits for `pid`: its exit status and peak resident set in KiB.
-fn wait4(pid: nix::unistd::Pid) -> (std::process::ExitStatus, i64) {
-    let mut status = 0i32;
-    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
-    // SAFETY: `usage` and `status` are valid for writes; wait4 fills them for our own child.
-    let r = unsafe { libc::wait4(pid.as_raw(), &mut status, 0, usage.as_mut_ptr()) };
-    assert_eq!(r, pid.as_raw(), "wait4");
-    // SAFETY: wait4 returned the child, so it filled `usage`.
-    let usage = unsafe { usage.assume_init() };
-    (std::process::ExitStatus::from_raw(status), usage.ru_maxrss)
+/// A `/proc/PID/status` field in kB (0 once the process is gone).
+fn proc_status_kb(pid: u32, field: &str) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .unwrap_or(0.0)
 }
 
 /// `hindsight play STREAM` until its status report shows the timeline fitted to the stream; the time that took
@@ -126,8 +233,7 @@ fn open_app(bin: &Path, store: &Path, stream: &str, days: u64, dir: &Path) -> Op
         .stderr(Stdio::null())
         .spawn()
         .expect("start hindsight");
-    // The window fits the stream, up to the widest the timeline zooms out to (two months: a year opens on its
-    // newest two months).
+    // The window fits the stream (up to the widest the timeline zooms out to).
     let want = Duration::from_secs(days * DAY * 9 / 10)
         .min(hindsight::timeline_model::MAX_SPAN.mul_f64(0.9))
         .as_nanos() as u64;
@@ -156,12 +262,7 @@ fn open_app(bin: &Path, store: &Path, stream: &str, days: u64, dir: &Path) -> Op
 }
 
 fn rss_mb(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
+    proc_status_kb(pid, "VmRSS:") / 1024.0
 }
 
 fn main() {
@@ -173,13 +274,24 @@ fn main() {
         .prefix("hindsight-year")
         .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
         .expect("temp dir");
-    let store = work.path().join("store");
+    // HINDSIGHT_YEAR_STORE keeps the generated store there (to open it in the app afterwards).
+    let store =
+        std::env::var_os("HINDSIGHT_YEAR_STORE").map_or_else(|| work.path().join("store"), PathBuf::from);
+    hindsight::engine::init().expect("media engine");
+    let gop = real_gop(work.path());
     println!("== a year of footage: 1 s key frames, index written directly, sparse data ==");
     let mut rows = Vec::new();
     for days in [1u64, 30, 365] {
         let t = Instant::now();
-        let name = generate(&store, days);
+        let (name, start) = generate(&store, days);
         let stream = name.to_string();
+        // Ten seconds spread over the stream, where the camera was on, get real frames to go to.
+        let mut rng = fastrand::Rng::with_seed(days);
+        let seconds: Vec<u64> = std::iter::repeat_with(|| rng.u64(0..days * DAY - 2))
+            .filter(|&s| !off(s))
+            .take(10)
+            .collect();
+        plant(&store, days, start, &gop, &seconds);
         println!(
             "{days} days: {} index records written in {:.1} s",
             days * DAY,
@@ -189,21 +301,24 @@ fn main() {
         let cached = timed(&bin, &store, &["inspect", &stream]);
         let baseline = timed(&bin, &store, &["inspect", "--gap", "13", &stream]);
         let app = open_app(&bin, &store, &stream, days, work.path());
-        rows.push((days, first, cached, baseline, app));
+        let seek = go_to_time(&store, &stream, start, &seconds);
+        rows.push((days, first, cached, baseline, app, seek));
         let _ = std::io::stdout().flush();
     }
     println!(
-        "{:>5} | {:>22} | {:>22} | {:>22} | {:>22}",
+        "{:>5} | {:>22} | {:>22} | {:>22} | {:>22} | go to time: first frame",
         "days", "inspect, digest built", "inspect, cached", "baseline: whole index", "app: timeline drawn"
     );
-    for (days, first, cached, baseline, app) in rows {
+    for (days, first, cached, baseline, app, seek) in rows {
         let cell = |(d, mb): (Duration, f64)| format!("{} {:>6.0} MB", ms(d), mb);
         println!(
-            "{days:>5} | {:>22} | {:>22} | {:>22} | {:>22}",
+            "{days:>5} | {:>22} | {:>22} | {:>22} | {:>22} | p50 {} p95 {}",
             cell(first),
             cell(cached),
             cell(baseline),
-            app.map_or("no timeline in 120 s".into(), cell)
+            app.map_or("no timeline in 120 s".into(), cell),
+            ms(seek.p50()),
+            ms(seek.p95())
         );
     }
     // The digest caches left in the store are small beside the index.

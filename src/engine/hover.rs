@@ -386,4 +386,25 @@ mod tests {
         // The image found by time is cached under its key frame.
         assert!(hover.request(keys[4]).is_ok());
     }
+
+    #[test]
+    fn a_damaged_key_frame_has_no_image_rather_than_another_frames() {
+        use std::os::unix::fs::FileExt;
+        let (dir, store, name, keys) = recorded();
+        let seg = std::fs::read_dir(dir.path().join("h").join("cam"))
+            .expect("stream directory")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .find(|p| p.extension().is_some_and(|x| x == "seg"))
+            .expect("a segment");
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(seg)
+            .expect("segment");
+        file.write_all_at(&[0u8; 20], keys[3].offset)
+            .expect("damage a header");
+        let e = thumbnail::at_record(store.as_ref(), &name, keys[3], 64).expect_err("damaged");
+        assert!(format!("{e:#}").contains("damaged"), "{e:#}");
+        let next = thumbnail::at_record(store.as_ref(), &name, keys[4], 64).expect("the next one decodes");
+        assert_eq!(next.time, keys[4].timestamp);
+    }
 }

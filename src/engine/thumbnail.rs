@@ -12,9 +12,10 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context};
 use gst::prelude::*;
+use hindsight_store::format::{Flags, FrameHeader, FRAME_HEADER_LEN, MAX_FRAME_PAYLOAD};
 use hindsight_store::search;
-use hindsight_store::video::{IndexReader, VideoReader};
-use hindsight_store::{Backend, IndexRecord, Interrupt, ReadOutcome, StreamName, Timestamp};
+use hindsight_store::video::{read_exact_at, IndexReader};
+use hindsight_store::{Backend, IndexRecord, StreamName, Timestamp};
 
 /// Longest a decode may take before it counts as failed (a broken frame must not hang a worker).
 const DECODE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -78,32 +79,72 @@ pub fn at_record(
     record: IndexRecord,
     max_width: u32,
 ) -> anyhow::Result<Thumbnail> {
-    let mut reader = VideoReader::open(store, stream).with_context(|| format!("cannot read {stream}"))?;
-    reader.seek(record.offset);
-    let interrupt = Interrupt::new().context("cannot read the frame")?;
-    // The frame is stored already (its index record exists): the read never waits for new data.
-    let frame = match reader
-        .next_frame(std::time::Instant::now(), &interrupt)
-        .with_context(|| {
-            format!(
-                "cannot read the key frame of {stream} at offset {}",
-                record.offset
-            )
-        })? {
-        ReadOutcome::Frame(f) => f,
-        other => bail!("no frame at offset {} of {stream} ({other:?})", record.offset),
-    };
-    let (width, height, stride, rgba) = decode(&frame.payload, max_width)
+    // Exactly the frame the record points at: a reader would step over a damaged one to the next that reads,
+    // and the image would then show another time than the one it is labelled with.
+    let (header, payload) = frame_at(store, stream, record.offset)?;
+    let (width, height, stride, rgba) = decode(&payload, max_width)
         .with_context(|| format!("cannot decode the key frame of {stream} at {}", record.timestamp))?;
     Ok(Thumbnail {
         width,
         height,
         stride,
         rgba,
-        time: record.timestamp,
+        time: header.timestamp,
         record,
     })
 }
+
+/// The stored frame whose header is at `offset`: its header and payload, or why it is not a frame.
+fn frame_at(store: &dyn Backend, stream: &StreamName, offset: u64) -> anyhow::Result<(FrameHeader, Vec<u8>)> {
+    let mut data = store
+        .reader(stream)
+        .with_context(|| format!("cannot read {stream}"))?;
+    let mut head = [0u8; FRAME_HEADER_LEN];
+    let read =
+        |data: &mut Box<dyn hindsight_store::ByteReader>, at: u64, buf: &mut [u8]| match read_exact_at(
+            data.as_mut(),
+            at,
+            buf,
+        ) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(anyhow!(
+                "the frame at offset {offset} of {stream} is not all stored"
+            )),
+            Err(e) => Err(anyhow::Error::new(e)
+                .context(format!("cannot read the frame at offset {offset} of {stream}"))),
+        };
+    read(&mut data, offset, &mut head)?;
+    let header = FrameHeader::decode(&head)
+        .map_err(|e| anyhow!("the key frame at offset {offset} of {stream} is damaged: {e}"))?;
+    let mut payload = vec![0u8; header.payload_len];
+    let mut at = offset + FRAME_HEADER_LEN as u64;
+    read(&mut data, at, &mut payload)?;
+    at += header.payload_len as u64;
+    // A fragment larger than a frame holds was stored as several: full frames followed by continuation frames
+    // with no flags and the same time.
+    let mut last_len = header.payload_len;
+    while last_len == MAX_FRAME_PAYLOAD && payload.len() < MAX_KEY_FRAME {
+        let mut next = [0u8; FRAME_HEADER_LEN];
+        if read(&mut data, at, &mut next).is_err() {
+            break;
+        }
+        let Ok(more) = FrameHeader::decode(&next) else {
+            break;
+        };
+        if more.flags != Flags(0) || more.timestamp != header.timestamp {
+            break;
+        }
+        let start = payload.len();
+        payload.resize(start + more.payload_len, 0);
+        read(&mut data, at + FRAME_HEADER_LEN as u64, &mut payload[start..])?;
+        at += more.frame_len() as u64;
+        last_len = more.payload_len;
+    }
+    Ok((header, payload))
+}
+
+/// The largest key frame a thumbnail reads (a 4K key frame is a few MB).
+const MAX_KEY_FRAME: usize = 64 * 1024 * 1024;
 
 /// Decodes one self-contained fMP4 fragment (ftyp+moov+moof+mdat) to RGBA at most `max_width` wide.
 pub fn decode(fragment: &[u8], max_width: u32) -> anyhow::Result<(u32, u32, usize, Vec<u8>)> {

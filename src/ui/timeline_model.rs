@@ -7,8 +7,9 @@ use hindsight_store::Timestamp;
 
 /// Narrowest window: two seconds across the widget, where each frame has its tick.
 pub const MIN_SPAN: Duration = Duration::from_secs(2);
-/// Widest window: two months.
-pub const MAX_SPAN: Duration = Duration::from_secs(62 * 24 * 3600);
+/// Widest window: a year and a month, so that a year of footage fits (wide views are drawn from the index's
+/// digest, a cell a minute, never from its records).
+pub const MAX_SPAN: Duration = Duration::from_secs(400 * 24 * 3600);
 /// Narrowest window fitted to the data: a minute (zooming goes further).
 pub const FIT_MIN_SPAN: Duration = Duration::from_secs(60);
 /// Frame ticks are drawn when the window is at most this wide.

@@ -111,11 +111,14 @@ impl PlayerPage {
         }
         let asked = Instant::now();
         self.hover.wanted = Some((target, asked));
-        if let HoverTarget::KeyFrame(record) = target {
-            w.hover
-                .label
-                .set_label(&localtime::format_with_millis(record.timestamp));
-        }
+        // The key frame's own time; for one still to be searched, the pointer's until its image comes.
+        let shown_time = match target {
+            HoverTarget::KeyFrame(record) => record.timestamp,
+            HoverTarget::At(t) => t,
+        };
+        w.hover
+            .label
+            .set_label(&localtime::format_with_millis(shown_time));
         let Some(thumbs) = &self.hover_thumbs else { return };
         match thumbs.request_target(target) {
             Ok(thumb) => self.show_hover(w, &thumb, asked),
