@@ -99,7 +99,6 @@ fn frame_at(store: &dyn Backend, stream: &StreamName, offset: u64) -> anyhow::Re
     let mut data = store
         .reader(stream)
         .with_context(|| format!("cannot read {stream}"))?;
-    let mut head = [0u8; FRAME_HEADER_LEN];
     let read =
         |data: &mut Box<dyn hindsight_store::ByteReader>, at: u64, buf: &mut [u8]| match read_exact_at(
             data.as_mut(),
@@ -113,12 +112,23 @@ fn frame_at(store: &dyn Backend, stream: &StreamName, offset: u64) -> anyhow::Re
             Err(e) => Err(anyhow::Error::new(e)
                 .context(format!("cannot read the frame at offset {offset} of {stream}"))),
         };
-    read(&mut data, offset, &mut head)?;
-    let header = FrameHeader::decode(&head)
+    // One read brings the header and, for most key frames, all of the payload (on Pravega a read is a round
+    // trip); the rest, if any, comes with a second.
+    let mut first = vec![0u8; FIRST_READ];
+    let got = data
+        .read_at(offset, &mut first)
+        .with_context(|| format!("cannot read the frame at offset {offset} of {stream}"))?;
+    if got < FRAME_HEADER_LEN {
+        read(&mut data, offset, &mut first[..FRAME_HEADER_LEN])?;
+    }
+    let header = FrameHeader::decode(&first[..FRAME_HEADER_LEN])
         .map_err(|e| anyhow!("the key frame at offset {offset} of {stream} is damaged: {e}"))?;
+    let have = got.saturating_sub(FRAME_HEADER_LEN).min(header.payload_len);
     let mut payload = vec![0u8; header.payload_len];
+    payload[..have].copy_from_slice(&first[FRAME_HEADER_LEN..FRAME_HEADER_LEN + have]);
+    drop(first);
     let mut at = offset + FRAME_HEADER_LEN as u64;
-    read(&mut data, at, &mut payload)?;
+    read(&mut data, at + have as u64, &mut payload[have..])?;
     at += header.payload_len as u64;
     // A fragment larger than a frame holds was stored as several: full frames followed by continuation frames
     // with no flags and the same time.
@@ -142,6 +152,9 @@ fn frame_at(store: &dyn Backend, stream: &StreamName, offset: u64) -> anyhow::Re
     }
     Ok((header, payload))
 }
+
+/// Bytes asked for in the first read of a key frame: its header and the payload of most.
+const FIRST_READ: usize = 256 * 1024;
 
 /// The largest key frame a thumbnail reads (a 4K key frame is a few MB).
 const MAX_KEY_FRAME: usize = 64 * 1024 * 1024;
