@@ -18,6 +18,7 @@ use gst::prelude::*;
 use hindsight::engine::player::{Player, StartAt};
 use hindsight_store::video::IndexReader;
 use hindsight_store::{search, StoreUri, StreamName, Timestamp};
+use hindsight_testkit::process::spawn_app;
 use hindsight_testkit::{ms, ratio, Latencies};
 use relm4::gtk;
 use relm4::gtk::prelude::*;
@@ -226,16 +227,7 @@ fn process_cold_start(store: &Path, dir: &Path) {
         let status = dir.join(format!("status-{i}.json"));
         let exec_wall = std::time::SystemTime::now();
         let start = Instant::now();
-        let mut child = Command::new(&bin)
-            .arg("--store")
-            .arg(store)
-            .args(["play", "bench/hour"])
-            .env("HINDSIGHT_STATUS_FILE", &status)
-            .env("GSETTINGS_BACKEND", "memory")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start hindsight");
+        let mut child = spawn_app(&bin, store, &["play", "bench/hour"], &status).expect("start hindsight");
         let deadline = start + Duration::from_secs(30);
         let mut report = None;
         while Instant::now() < deadline {

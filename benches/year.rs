@@ -22,6 +22,8 @@ use std::time::{Duration, Instant};
 use gst::prelude::*;
 use hindsight_store::format::{Flags, FrameHeader, IndexRecord, FRAME_HEADER_LEN};
 use hindsight_store::{StoreUri, StreamName, Timestamp};
+use hindsight_testkit::pipeline::{launch, run_until_eos};
+use hindsight_testkit::process::spawn_app;
 use hindsight_testkit::{ms, Latencies};
 
 const DAY: u64 = 86_400;
@@ -92,18 +94,7 @@ fn real_gop(dir: &Path) -> Vec<(FrameHeader, Vec<u8>)> {
          mp4mux streamable=true fragment-duration=100 ! pravegasink store=\"{}\" stream=g/gop",
         scratch.display()
     );
-    let pipeline = gst::parse::launch(&desc).expect("pipeline");
-    pipeline.set_state(gst::State::Playing).expect("play");
-    let bus = pipeline.bus().expect("bus");
-    let msg = bus.timed_pop_filtered(
-        gst::ClockTime::from_seconds(60),
-        &[gst::MessageType::Eos, gst::MessageType::Error],
-    );
-    pipeline.set_state(gst::State::Null).expect("stop");
-    assert!(
-        msg.is_some_and(|m| matches!(m.view(), gst::MessageView::Eos(_))),
-        "the GOP recording failed"
-    );
+    run_until_eos(&launch(&desc), Duration::from_secs(60));
     let backend = StoreUri::embedded(&scratch).open().expect("scratch store");
     let name = StreamName::parse("g/gop").expect("name");
     let mut reader = backend.reader(&name).expect("reader");
@@ -223,16 +214,7 @@ fn open_app(bin: &Path, store: &Path, stream: &str, days: u64, dir: &Path) -> Op
     let status = dir.join(format!("status-{days}.json"));
     let _ = std::fs::remove_file(&status);
     let start = Instant::now();
-    let mut child = Command::new(bin)
-        .arg("--store")
-        .arg(store)
-        .args(["play", stream])
-        .env("HINDSIGHT_STATUS_FILE", &status)
-        .env("GSETTINGS_BACKEND", "memory")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start hindsight");
+    let mut child = spawn_app(bin, store, &["play", stream], &status).expect("start hindsight");
     // The window fits the stream (up to the widest the timeline zooms out to).
     let want = Duration::from_secs(days * DAY * 9 / 10)
         .min(hindsight::timeline_model::MAX_SPAN.mul_f64(0.9))

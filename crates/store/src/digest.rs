@@ -164,7 +164,11 @@ pub struct Loaded {
 /// one built from the index when there is no usable cache. The cache is written again once more than
 /// [`SAVE_AFTER`] records had to be read; a failure to write it is logged and otherwise ignored.
 pub fn load(backend: &dyn Backend, video: &StreamName) -> Result<Loaded> {
-    let mut index = IndexReader::open(backend, video)?;
+    load_with(backend, video, &mut IndexReader::open(backend, video)?)
+}
+
+/// [`load`] through an index reader the caller already has open.
+pub fn load_with(backend: &dyn Backend, video: &StreamName, index: &mut IndexReader) -> Result<Loaded> {
     let (head, tail) = index.bounds()?;
     let cached = match read_cache(backend, video) {
         Ok(c) => c,
@@ -174,7 +178,7 @@ pub fn load(backend: &dyn Backend, video: &StreamName) -> Result<Loaded> {
         }
     };
     let usable = match cached {
-        Some(d) => check(&mut index, d, head, tail)?,
+        Some(d) => check(index, d, head, tail)?,
         None => None,
     };
     let from_cache = usable.is_some();
@@ -188,7 +192,7 @@ pub fn load(backend: &dyn Backend, video: &StreamName) -> Result<Loaded> {
         }
         None => Digest::new(head),
     };
-    let records_read = digest.catch_up(&mut index)?;
+    let records_read = digest.catch_up(index)?;
     let saved = records_read >= SAVE_AFTER && {
         match save(backend, video, &digest) {
             Ok(saved) => saved,

@@ -1,7 +1,22 @@
 //! Child processes of tests and benchmarks: servers and writers that must not outlive the run.
 
 use std::io::{BufRead, BufReader};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
+
+/// Starts the app `bin` on `store` with `args` (e.g. `play SCOPE/STREAM`), writing its status report to
+/// `status`, with in-memory settings and its output discarded: how benchmarks time the real app.
+pub fn spawn_app(bin: &Path, store: &Path, args: &[&str], status: &Path) -> std::io::Result<Child> {
+    Command::new(bin)
+        .arg("--store")
+        .arg(store)
+        .args(args)
+        .env("HINDSIGHT_STATUS_FILE", status)
+        .env("GSETTINGS_BACKEND", "memory")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+}
 
 /// A child process, killed and reaped when stopped or dropped (a failed assertion must not leave it running).
 pub struct Reaped(Child);

@@ -65,7 +65,7 @@ fn read_snapshot(
             IndexUpdate::Appended(index.read_range(end, tail).map_err(|e| e.to_string())?)
         }
         None => {
-            let loaded = digest::load(store, name).map_err(|e| e.to_string())?;
+            let loaded = digest::load_with(store, name, &mut index).map_err(|e| e.to_string())?;
             let d = loaded.digest;
             tracing::debug!(
                 stream = %name,
