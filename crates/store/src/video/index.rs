@@ -25,6 +25,9 @@ pub fn read_exact_at(reader: &mut dyn ByteReader, offset: u64, buf: &mut [u8]) -
 pub struct IndexReader {
     name: StreamName,
     reader: Box<dyn ByteReader>,
+    /// The stream's record count when its newest record was last checked, and the count of records before
+    /// the zeros a power cut left there (see [`IndexSource::bounds`]).
+    checked_tail: Option<(u64, u64)>,
 }
 
 impl IndexReader {
@@ -32,7 +35,11 @@ impl IndexReader {
     pub fn open(backend: &dyn Backend, video: &StreamName) -> Result<Self> {
         let name = video.index()?;
         let reader = backend.reader(&name)?;
-        Ok(IndexReader { name, reader })
+        Ok(IndexReader {
+            name,
+            reader,
+            checked_tail: None,
+        })
     }
 
     /// Head, tail and state of the index stream.
@@ -99,9 +106,27 @@ impl IndexReader {
 }
 
 impl IndexSource for IndexReader {
+    /// The records from the head to the tail, the tail before any records of zeros: a power cut can leave the
+    /// unwritten blocks of the index's unsynced tail reading as zeros until a writer repairs it, and a record
+    /// of zeros was never written (no writer indexes a frame of unknown time). Checked once per new tail.
     fn bounds(&mut self) -> Result<(u64, u64)> {
         let (head, tail) = self.reader.extent()?;
-        Ok((head.div_ceil(REC), tail / REC))
+        let (first, mut end) = (head.div_ceil(REC), tail / REC);
+        if let Some((seen, written)) = self.checked_tail.filter(|(seen, _)| *seen == end) {
+            return Ok((first, written.max(first).min(seen)));
+        }
+        let seen = end;
+        while end > first {
+            match self.record(end - 1) {
+                Err(StoreError::Corrupt {
+                    source: crate::format::FormatError::ZeroTimestamp,
+                    ..
+                }) => end -= 1,
+                _ => break,
+            }
+        }
+        self.checked_tail = Some((seen, end));
+        Ok((first, end))
     }
 
     fn record(&mut self, n: u64) -> Result<IndexRecord> {

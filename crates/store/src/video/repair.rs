@@ -104,6 +104,40 @@ fn whole_frame_at(reader: &mut dyn ByteReader, pos: u64, tail: u64) -> Result<Op
         .filter(|h| pos + h.frame_len() as u64 <= tail))
 }
 
+/// True when index record `rec` (`before` is the record preceding it) agrees with the data between `head`
+/// and `tail`: it points at its own frame (flagged for the index, of its time and kind), or it is an end
+/// record pointing at the end of the data or at the discontinuous first frame of a later run, no earlier than
+/// it. A record whose time or offset lost bytes to a power cut agrees with nothing.
+pub(super) fn record_agrees(
+    data: &mut dyn ByteReader,
+    rec: &IndexRecord,
+    before: Option<&IndexRecord>,
+    head: u64,
+    tail: u64,
+) -> Result<bool> {
+    if before.is_some_and(|b| rec.timestamp < b.timestamp || rec.offset < b.offset) {
+        return Ok(false);
+    }
+    if rec.offset == tail {
+        return Ok(!rec.is_seek_target());
+    }
+    if rec.offset < head || rec.offset > tail {
+        return Ok(false);
+    }
+    let mut raw = [0u8; FRAME_HEADER_LEN];
+    if !read_exact_at(data, rec.offset, &mut raw)? {
+        return Ok(false);
+    }
+    let Ok(h) = FrameHeader::decode(&raw) else {
+        return Ok(false);
+    };
+    let own = h.flags.include_in_index()
+        && h.timestamp == rec.timestamp
+        && h.flags.random_access() == rec.is_seek_target();
+    let end_record = !rec.is_seek_target() && h.flags.discontinuity() && h.timestamp >= rec.timestamp;
+    Ok(own || end_record)
+}
+
 /// The zero run that marks `frame` (header and payload) as holding blocks that were never written, if any.
 pub(super) fn unwritten_run(frame: &[u8]) -> Option<usize> {
     zero_run_of_at_least(frame, LOST_BLOCK_ZEROS)

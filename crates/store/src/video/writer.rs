@@ -159,6 +159,53 @@ impl VideoWriter {
             tracing::warn!(stream = %self.names.index, dropped = written_end - end, "dropping index records of zeros (unwritten blocks of a power cut)");
             self.index.truncate_tail(end * REC)?;
         }
+        // A record only partly written (a power cut lost one of the blocks it straddles) has a time or an
+        // offset with zeros in it: it points at no frame of its time. Left in place, the scan below would start
+        // inside a frame and cut good data there. Such records can only be the newest ones.
+        let mut data_reader = backend.reader(&self.names.data)?;
+        let mut agreed = end;
+        let zeros = |r: &Result<IndexRecord>| {
+            matches!(
+                r,
+                Err(StoreError::Corrupt {
+                    source: FormatError::ZeroTimestamp,
+                    ..
+                })
+            )
+        };
+        while agreed > first {
+            // Records of zeros before a half-written one go with it.
+            let rec = index_reader.record(agreed - 1);
+            if zeros(&rec) {
+                agreed -= 1;
+                continue;
+            }
+            let rec = rec?;
+            let before = match agreed - 1 > first {
+                true => match index_reader.record(agreed - 2) {
+                    r if zeros(&r) => None,
+                    r => Some(r?),
+                },
+                false => None,
+            };
+            if rec.offset > data_info.tail
+                || repair::record_agrees(
+                    data_reader.as_mut(),
+                    &rec,
+                    before.as_ref(),
+                    data_info.head,
+                    data_info.tail,
+                )?
+            {
+                break;
+            }
+            agreed -= 1;
+        }
+        if agreed < end {
+            tracing::warn!(stream = %self.names.index, dropped = end - agreed, "dropping index records that point at no frame of their time (half written by a power cut)");
+            self.index.truncate_tail(agreed * REC)?;
+            end = agreed;
+        }
         // Scan frames from the newest indexed offset that lies inside the data.
         let mut scan_from = data_info.head;
         let mut n = end;
@@ -178,7 +225,6 @@ impl VideoWriter {
             known.push(index_reader.record(k)?);
             k += 1;
         }
-        let mut data_reader = backend.reader(&self.names.data)?;
         let scan = repair::scan_tail(data_reader.as_mut(), scan_from, data_info.tail, &known)?;
         let (pos, mut last_ts, mut unindexed) = (scan.whole_to, scan.last_ts, scan.unindexed);
         if pos < data_info.tail {
