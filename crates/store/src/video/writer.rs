@@ -143,8 +143,9 @@ impl VideoWriter {
         let mut index_reader = IndexReader::open(backend, &self.names.data)?;
         let (first, mut end) = index_reader.bounds()?;
         // A power cut can leave the index's unwritten blocks reading as zeros; no writer indexes a frame of
-        // unknown time, so a record of zeros was never written.
-        let written_end = end;
+        // unknown time, so a record of zeros was never written. The index reader's bounds already end before
+        // them, so they are counted from the stream's own tail: they must be cut off before anything is appended.
+        let written_end = self.index.tail() / REC;
         while end > first {
             match index_reader.record(end - 1) {
                 Err(StoreError::Corrupt {
